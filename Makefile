@@ -1,0 +1,101 @@
+## Reference: https://book.kubebuilder.io/reference/makefile-helpers (self-documenting help)
+include hack/versions.env
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -o errexit -o nounset -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(CURDIR)/bin
+export PATH := $(BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
+MODELS_DIR ?= models
+MODEL_NAME ?= fashion_mnist
+KIND_CLUSTER ?= tf-serving
+RELEASE ?= tf-serving
+PYTEST_ARGS ?=
+
+##@ General
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Setup
+
+.PHONY: tools
+tools: ## Install pinned helm, kind, kubeconform and actionlint into bin/
+	hack/install-tools.sh
+
+.PHONY: deps
+deps: $(VENV)/.installed ## Create the virtualenv and install Python dependencies
+
+$(VENV)/.installed: pyproject.toml hack/versions.env
+	hack/install-python-deps.sh "$(VENV)"
+
+##@ Development
+
+.PHONY: fmt
+fmt: deps ## Format Python code with ruff
+	ruff format .
+	ruff check --fix .
+
+.PHONY: lint
+lint: deps ## Lint Python (ruff) and YAML (yamllint)
+	ruff format --check .
+	ruff check .
+	yamllint --strict .
+
+.PHONY: test
+test: deps tools lint verify ## Run every check: lint, generated-file drift, chart verification, pytest
+	hack/run-pytest.sh $(PYTEST_ARGS)
+
+.PHONY: docs
+docs: deps ## Regenerate the chart's values table in charts/tf-serving/README.md
+	$(VENV)/bin/python hack/values_table.py charts/tf-serving
+
+.PHONY: manifests
+manifests: tools ## Regenerate the plain manifests in k8s/ from the chart's default render
+	hack/render-manifests.sh
+
+.PHONY: verify
+verify: deps tools ## Fail when generated files (values table, k8s/ manifests) are out of date
+	hack/verify-generated.sh
+
+.PHONY: bench
+bench: deps ## Benchmark the load tester against wrk and ghz on loopback (ratios)
+	hack/bench.sh
+
+##@ Models
+
+.PHONY: export
+export: deps ## Train the fashion-MNIST CNN and publish the next version under models/
+	$(VENV)/bin/python -m model_export train --base-path "$(MODELS_DIR)/$(MODEL_NAME)"
+
+.PHONY: inspect
+inspect: deps ## Show the signatures of the newest exported version
+	$(VENV)/bin/python -m model_export inspect "$(MODELS_DIR)/$(MODEL_NAME)"
+
+##@ Chart
+
+.PHONY: chart-lint
+chart-lint: tools deps ## helm lint --strict, render every ci/ scenario, validate with kubeconform and checkov
+	hack/verify-chart.sh
+
+##@ Cluster
+
+.PHONY: standin-image
+standin-image: ## Build the TF Serving stand-in image locally (test use only)
+	hack/build-standin-image.sh
+
+.PHONY: demo
+demo: deps tools ## kind cluster, export, helm install with the real tensorflow/serving image, smoke test
+	hack/demo.sh "$(KIND_CLUSTER)" "$(RELEASE)"
+
+.PHONY: e2e
+e2e: deps tools ## Real cluster with the stand-in image: every scenario, smoke, load, rollouts
+	hack/e2e.sh
+
+.PHONY: down
+down: ## Delete the kind cluster
+	hack/kind-down.sh "$(KIND_CLUSTER)"

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Create the virtualenv and install the project with its dev extras.
+set -o errexit -o nounset -o pipefail
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+readonly VENV="${1:-.venv}"
+readonly PYTHON="${PYTHON:-python3}"
+
+cd "${REPO_ROOT}"
+if [[ ! -x "${VENV}/bin/python" ]]; then
+  echo "[deps] creating ${VENV} with $(${PYTHON} --version)" >&2
+  "${PYTHON}" -m venv "${VENV}"
+fi
+echo "[deps] installing the project and dev dependencies (TensorFlow is large: a few minutes cold)" >&2
+"${VENV}/bin/python" -m pip install --quiet --upgrade pip
+"${VENV}/bin/python" -m pip install --progress-bar on -e ".[dev]"
+touch "${VENV}/.installed"

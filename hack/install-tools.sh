@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Install the pinned CLI tools (helm, kind, kubeconform, actionlint) into bin/.
+# With Go present: `go install` from the Go module proxy. Without Go: the
+# project's release binaries, verified against the checksum file published
+# beside each release. A tool already installed at the pinned version is kept.
+set -o errexit -o nounset -o pipefail
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+# shellcheck source=versions.env
+source "${REPO_ROOT}/hack/versions.env"
+readonly BIN_DIR="${REPO_ROOT}/bin"
+readonly STAMP_DIR="${BIN_DIR}/.stamps"
+readonly OS="$(uname -s | tr '[:upper:]' '[:lower:]')"
+readonly ARCH="$(uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')"
+
+log() { echo "[tools] $*" >&2; }
+
+is_current() {
+  local name="$1" version="$2"
+  [[ -x "${BIN_DIR}/${name}" && -f "${STAMP_DIR}/${name}-${version}" ]]
+}
+
+mark_current() {
+  local name="$1" version="$2"
+  rm -f "${STAMP_DIR}/${name}-"*
+  touch "${STAMP_DIR}/${name}-${version}"
+}
+
+go_install() {
+  local name="$1" version="$2" module="$3"
+  log "go install ${module}@${version}"
+  GOBIN="${BIN_DIR}" GOFLAGS="-trimpath" go install "${module}@${version}"
+}
+
+# download_verified URL SUMS_URL: fetch URL and check it against SUMS_URL.
+download_verified() {
+  local url="$1" sums_url="$2" dest="$3" file
+  file="$(basename "${url}")"
+  log "downloading ${url}"
+  curl --fail --silent --show-error --location --output "${dest}/${file}" "${url}"
+  curl --fail --silent --show-error --location --output "${dest}/sums" "${sums_url}"
+  local expected
+  expected="$(grep -E "(^| |\*)${file}\$" "${dest}/sums" | awk '{print $1}' | head -n1)"
+  [[ -n "${expected}" ]] || expected="$(awk '{print $1}' "${dest}/sums" | head -n1)"
+  echo "${expected}  ${dest}/${file}" | sha256sum --check --status \
+    || { log "checksum mismatch for ${file}: refusing to install it"; return 1; }
+}
+
+release_install() {
+  local name="$1" version="$2" tmp
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "${tmp}"' RETURN
+  case "${name}" in
+    helm)
+      download_verified "https://get.helm.sh/helm-${version}-${OS}-${ARCH}.tar.gz" \
+        "https://get.helm.sh/helm-${version}-${OS}-${ARCH}.tar.gz.sha256sum" "${tmp}"
+      tar -xzf "${tmp}/helm-${version}-${OS}-${ARCH}.tar.gz" -C "${tmp}"
+      install -m 0755 "${tmp}/${OS}-${ARCH}/helm" "${BIN_DIR}/helm" ;;
+    kind)
+      download_verified "https://github.com/kubernetes-sigs/kind/releases/download/${version}/kind-${OS}-${ARCH}" \
+        "https://github.com/kubernetes-sigs/kind/releases/download/${version}/kind-${OS}-${ARCH}.sha256sum" "${tmp}"
+      install -m 0755 "${tmp}/kind-${OS}-${ARCH}" "${BIN_DIR}/kind" ;;
+    kubeconform)
+      download_verified "https://github.com/yannh/kubeconform/releases/download/${version}/kubeconform-${OS}-${ARCH}.tar.gz" \
+        "https://github.com/yannh/kubeconform/releases/download/${version}/CHECKSUMS" "${tmp}"
+      tar -xzf "${tmp}/kubeconform-${OS}-${ARCH}.tar.gz" -C "${tmp}"
+      install -m 0755 "${tmp}/kubeconform" "${BIN_DIR}/kubeconform" ;;
+    actionlint)
+      local v="${version#v}"
+      download_verified "https://github.com/rhysd/actionlint/releases/download/${version}/actionlint_${v}_${OS}_${ARCH}.tar.gz" \
+        "https://github.com/rhysd/actionlint/releases/download/${version}/actionlint_${v}_checksums.txt" "${tmp}"
+      tar -xzf "${tmp}/actionlint_${v}_${OS}_${ARCH}.tar.gz" -C "${tmp}"
+      install -m 0755 "${tmp}/actionlint" "${BIN_DIR}/actionlint" ;;
+  esac
+}
+
+install_tool() {
+  local name="$1" version="$2" module="$3"
+  if is_current "${name}" "${version}"; then
+    log "${name} ${version} already installed"
+    return
+  fi
+  if command -v go >/dev/null 2>&1; then
+    go_install "${name}" "${version}" "${module}"
+  else
+    release_install "${name}" "${version}"
+  fi
+  mark_current "${name}" "${version}"
+}
+
+main() {
+  mkdir -p "${BIN_DIR}" "${STAMP_DIR}"
+  install_tool helm "${HELM_VERSION}" helm.sh/helm/v3/cmd/helm
+  install_tool kind "${KIND_VERSION}" sigs.k8s.io/kind
+  install_tool kubeconform "${KUBECONFORM_VERSION}" github.com/yannh/kubeconform/cmd/kubeconform
+  install_tool actionlint "${ACTIONLINT_VERSION}" github.com/rhysd/actionlint/cmd/actionlint
+}
+
+main "$@"
