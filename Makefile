@@ -24,7 +24,7 @@ help: ## Show this help
 ##@ Setup
 
 .PHONY: tools
-tools: ## Install pinned helm, kind, kubeconform and actionlint into bin/
+tools: ## Install pinned helm, kind, kubeconform, actionlint and checkov into bin/
 	hack/install-tools.sh
 
 .PHONY: deps

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the pinned CLI tools (helm, kind, kubeconform, actionlint) into bin/.
+# Install the pinned CLI tools (helm, kind, kubeconform, actionlint, checkov) into bin/.
 # With Go present: `go install` from the Go module proxy. Without Go: the
 # project's release binaries, verified against the checksum file published
 # beside each release. A tool already installed at the pinned version is kept.
@@ -87,12 +87,27 @@ install_tool() {
   mark_current "${name}" "${version}"
 }
 
+# checkov pins packages that clash with ours, so it gets a virtualenv of its own.
+install_checkov() {
+  local version="$1" venv="${BIN_DIR}/.checkov-venv"
+  if is_current checkov "${version}"; then
+    log "checkov ${version} already installed"
+    return
+  fi
+  log "pip install checkov==${version} into its own virtualenv"
+  python3 -m venv "${venv}"
+  "${venv}/bin/pip" install --quiet "checkov==${version}"
+  ln -sf "${venv}/bin/checkov" "${BIN_DIR}/checkov"
+  mark_current checkov "${version}"
+}
+
 main() {
   mkdir -p "${BIN_DIR}" "${STAMP_DIR}"
   install_tool helm "${HELM_VERSION}" helm.sh/helm/v3/cmd/helm
   install_tool kind "${KIND_VERSION}" sigs.k8s.io/kind
   install_tool kubeconform "${KUBECONFORM_VERSION}" github.com/yannh/kubeconform/cmd/kubeconform
   install_tool actionlint "${ACTIONLINT_VERSION}" github.com/rhysd/actionlint/cmd/actionlint
+  install_checkov "${CHECKOV_VERSION}"
 }
 
 main "$@"
