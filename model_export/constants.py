@@ -1,0 +1,62 @@
+"""Defaults shared by the model_export package.
+
+Typical usage example:
+
+    from model_export import constants
+    print(constants.DEFAULT_WARMUP_RECORDS)
+"""
+
+SIGNATURE_NAME = "serving_default"
+"""Signature TF Serving uses when a request names none."""
+
+ASSETS_EXTRA_DIR = "assets.extra"
+WARMUP_FILE = "tf_serving_warmup_requests"
+SAMPLE_REQUEST_FILE = "sample_request.json"
+GOLDEN_OUTPUTS_FILE = "golden_outputs.json"
+METADATA_FILE = "export_metadata.json"
+
+STAGING_PREFIX = ".tmp-"
+"""Prefix of the non-numeric staging directory that TF Serving ignores."""
+
+DEFAULT_WARMUP_RECORDS = 10
+MAX_WARMUP_RECORDS = 1000
+"""TF Serving reads at most 1000 warmup records per version."""
+
+DEFAULT_SAMPLE_SIZE = 3
+"""Rows in sample_request.json and golden_outputs.json."""
+
+DEFAULT_RTOL = 1e-4
+DEFAULT_ATOL = 1e-5
+"""Tolerance for comparing served outputs with the exported model's outputs."""
+
+DEFAULT_BASE_PATH = "models/fashion_mnist"
+DEFAULT_EPOCHS = 1
+DEFAULT_BATCH_SIZE = 64
+DEFAULT_SEED = 1234
+DEFAULT_DATASET = "auto"
+DATASET_CHOICES = ("auto", "fashion_mnist", "digits")
+
+FASHION_MNIST_INPUT = "image"
+FASHION_MNIST_OUTPUT = "probabilities"
+FASHION_MNIST_CLASS_NAMES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+DIGITS_CLASS_NAMES = tuple(str(i) for i in range(10))
+IMAGE_SIZE = 28
+
+RESNET_INPUT_SIZE = 224
+RESNET_BASE_PATH = "models/resnet50"
+RESNET_BYTES_INPUT = "image_bytes"
+RESNET_FLOAT_INPUT = "images"
+RESNET_OUTPUT = "probabilities"
+RESNET_FLOAT_SIGNATURE = "predict_images"
+RESNET_WEIGHTS_CHOICES = ("auto", "imagenet", "none")

@@ -1,0 +1,1 @@
+"""Tests for the model_export package."""
