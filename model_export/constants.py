@@ -30,7 +30,7 @@ DEFAULT_ATOL = 1e-5
 """Tolerance for comparing served outputs with the exported model's outputs."""
 
 DEFAULT_BASE_PATH = "models/fashion_mnist"
-DEFAULT_EPOCHS = 1
+DEFAULT_EPOCHS = 3
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_SEED = 1234
 DEFAULT_DATASET = "auto"

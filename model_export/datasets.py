@@ -6,8 +6,10 @@ Typical usage example:
     print(data.name, data.x_train.shape)
 """
 
+import contextlib
 import dataclasses
 import logging
+import sys
 
 import numpy as np
 
@@ -44,7 +46,8 @@ def load_fashion_mnist() -> Dataset:
     """
     import keras
 
-    (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+    with contextlib.redirect_stdout(sys.stderr):  # Keras prints download progress.
+        (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
     return Dataset(
         name="fashion_mnist",
         x_train=_prepare(x_train, 255.0),
