@@ -122,10 +122,12 @@ def choose_version(base_path: Path, version: int | None) -> int:
     return version
 
 
-def _json_value(value: np.ndarray) -> object:
+def _json_value(value: object) -> object:
+    if isinstance(value, bytes):  # Before numpy, which strips trailing NULs.
+        return {"b64": base64.b64encode(value).decode("ascii")}
+    value = np.asarray(value)
     if value.dtype == object or value.dtype.kind == "S":
-        flat = [{"b64": base64.b64encode(bytes(v)).decode("ascii")} for v in value.flat]
-        return np.array(flat, dtype=object).reshape(value.shape).tolist()
+        return [_json_value(item) for item in value]
     return value.tolist()
 
 

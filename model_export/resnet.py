@@ -11,7 +11,9 @@ Typical usage example:
     export_resnet50(Path("models/resnet50"), image_bytes=True)
 """
 
+import contextlib
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +66,8 @@ def build_resnet50(weights: str, input_size: int):
         logger.info("building ResNet50 with random weights (--weights none)")
         return keras.applications.ResNet50(weights=None, input_shape=shape), "none"
     try:
-        model = keras.applications.ResNet50(weights="imagenet", input_shape=shape)
+        with contextlib.redirect_stdout(sys.stderr):  # Keras prints progress.
+            model = keras.applications.ResNet50(weights="imagenet", input_shape=shape)
         return model, "imagenet"
     except Exception as err:
         if weights == "imagenet":
