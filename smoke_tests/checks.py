@@ -1,0 +1,582 @@
+"""The named smoke checks and the runner that executes them in order.
+
+Each check yields a :class:`CheckResult` (pass/fail/skip plus detail). A transport
+failure (refused, timed out) marks that protocol unreachable and later checks of
+the same protocol are skipped, so a dead target costs one ``--timeout`` per
+protocol rather than one per check.
+
+Typical usage example:
+
+    results = SmokeRun(config).run()
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from smoke_tests import compare, constants, hints, payloads, signature
+from smoke_tests.grpc_client import GrpcCallError, GrpcClient, model_spec
+from smoke_tests.inputs import SampleBundle
+from smoke_tests.rest_client import RestClient, RestReply, TransportError
+
+logger = logging.getLogger(__name__)
+
+PASS, FAIL, SKIP = "pass", "fail", "skip"
+_DETAIL_LIMIT = 600
+_UNREACHABLE = {"UNAVAILABLE", "DEADLINE_EXCEEDED"}
+
+
+@dataclass
+class CheckResult:
+    """Outcome of one named check. Non-gating failures do not set the exit code."""
+
+    name: str
+    status: str
+    detail: str = ""
+    gating: bool = True
+    seconds: float = 0.0
+    hints: list[hints.Hint] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """Returns True when this result should fail the run."""
+        return self.status == FAIL and self.gating
+
+
+class CheckFailed(Exception):
+    """Raised inside a check to fail it with a message."""
+
+
+class CheckSkipped(Exception):
+    """Raised inside a check to skip it with a reason."""
+
+
+@dataclass
+class SmokeConfig:
+    """Everything a run needs; clients are None when a protocol is not targeted."""
+
+    model: str
+    bundle: SampleBundle
+    rest: RestClient | None
+    grpc: GrpcClient | None
+    expect_versions: list[int] = field(default_factory=list)
+    expect_labels: dict[str, int] = field(default_factory=dict)
+    version: int | None = None
+    label: str | None = None
+    metrics_path: str | None = None
+    rtol: float = constants.DEFAULT_RTOL
+    atol: float = constants.DEFAULT_ATOL
+    fail_on_version_errors: bool = False
+
+
+@dataclass
+class VersionState:
+    """One entry of model_version_status."""
+
+    version: int
+    state: str
+    error_code: str
+    message: str
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _DETAIL_LIMIT else text[:_DETAIL_LIMIT] + "..."
+
+
+def _describe(sig: signature.Signature) -> str:
+    def fmt(specs: dict[str, signature.TensorSpec]) -> str:
+        return ", ".join(
+            f"{n}:{s.dtype}{list(s.shape or [])}" for n, s in specs.items()
+        )
+
+    return f"inputs {fmt(sig.inputs)} -> outputs {fmt(sig.outputs)}"
+
+
+def evaluate_versions(
+    states: list[VersionState], expected: list[int]
+) -> tuple[bool, str]:
+    """Decides whether expected versions (or any, if none given) are AVAILABLE."""
+    seen = ", ".join(f"v{s.version}:{s.state}" for s in states) or "no versions"
+    available = {s.version for s in states if s.state == "AVAILABLE"}
+    if expected:
+        missing = [v for v in expected if v not in available]
+        if missing:
+            return False, f"expected AVAILABLE {missing}; server reports {seen}"
+        return True, f"AVAILABLE {sorted(expected)} ({seen})"
+    if not available:
+        return False, f"no version is AVAILABLE; server reports {seen}"
+    return True, seen
+
+
+def failed_versions(states: list[VersionState]) -> list[VersionState]:
+    """Returns versions that ended with an error (e.g. a v3 that failed to load)."""
+    return [s for s in states if s.state == "END" and s.error_code not in ("OK", "")]
+
+
+def rest_version_states(body: Any) -> list[VersionState]:
+    """Parses ``GET /v1/models/<m>`` into version states."""
+    states = []
+    for item in (body or {}).get("model_version_status", []):
+        status = item.get("status", {})
+        states.append(
+            VersionState(
+                int(item.get("version", 0)),
+                str(item.get("state", "UNKNOWN")),
+                str(status.get("error_code", "OK")),
+                str(status.get("error_message", "")),
+            )
+        )
+    return sorted(states, key=lambda s: s.version)
+
+
+def grpc_version_states(response: Any) -> list[VersionState]:
+    """Parses a GetModelStatusResponse into version states."""
+    from smoke_tests import protos
+
+    states = [
+        VersionState(
+            int(item.version),
+            protos.enum_name("tensorflow.serving.ModelVersionStatus.State", item.state),
+            protos.enum_name("tensorflow.error.Code", item.status.error_code),
+            item.status.error_message,
+        )
+        for item in response.model_version_status
+    ]
+    return sorted(states, key=lambda s: s.version)
+
+
+def metric_total(text: str, metric: str, model: str) -> float:
+    """Sums the samples of a Prometheus metric for one model (label model_name)."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(metric + "{") and f'model_name="{model}"' in line:
+            try:
+                total += float(line.rsplit(" ", 1)[1])
+            except (IndexError, ValueError):
+                continue
+    return total
+
+
+class SmokeRun:
+    """Runs every check against the configured targets."""
+
+    def __init__(self, config: SmokeConfig) -> None:
+        """Prepares a run; nothing is sent until :meth:`run`."""
+        self.config = config
+        self.results: list[CheckResult] = []
+        self.down: dict[str, str] = {}
+        self.states: list[VersionState] | None = None
+        self.served: signature.Signature | None = None
+        self.sample: payloads.SampleTensors | None = None
+        self.rest_outputs: dict[str, Any] | None = None
+        self.grpc_outputs: dict[str, Any] | None = None
+        self.export_signature = signature.from_export_metadata(config.bundle.metadata)
+
+    # -- plumbing -----------------------------------------------------------
+
+    def _record(
+        self,
+        name: str,
+        protocol: str | None,
+        body: Callable[[], str],
+        gating: bool = True,
+    ) -> CheckResult:
+        client = {"rest": self.config.rest, "grpc": self.config.grpc}.get(
+            protocol or "", True
+        )
+        start = time.monotonic()
+        if client is None:
+            result = CheckResult(name, SKIP, f"no {protocol} target given")
+        elif protocol in self.down:
+            result = CheckResult(
+                name, SKIP, f"{protocol} unreachable (see {self.down[protocol]})"
+            )
+        else:
+            try:
+                result = CheckResult(name, PASS, body(), gating)
+            except CheckSkipped as skip:
+                result = CheckResult(name, SKIP, str(skip))
+            except CheckFailed as err:
+                result = CheckResult(name, FAIL, _short(str(err)), gating)
+            except TransportError as err:
+                self.down.setdefault("rest", name)
+                result = CheckResult(name, FAIL, _short(str(err)), gating)
+            except GrpcCallError as err:
+                if err.code in _UNREACHABLE:
+                    self.down.setdefault("grpc", name)
+                result = CheckResult(name, FAIL, _short(str(err)), gating)
+            except (payloads.PayloadError, signature.SignatureError, ValueError) as err:
+                result = CheckResult(name, FAIL, _short(f"{type(err).__name__}: {err}"))
+        result.seconds = time.monotonic() - start
+        if result.status == FAIL:
+            result.hints = hints.find(result.detail)
+        logger.info("%s: %s %s", name, result.status, result.detail)
+        self.results.append(result)
+        return result
+
+    @staticmethod
+    def _expect_ok(reply: RestReply, what: str) -> Any:
+        if reply.status != 200:
+            raise CheckFailed(f"{what}: HTTP {reply.status}: {reply.error_text()}")
+        return reply.body
+
+    def _target(self) -> dict[str, Any]:
+        return {"version": self.config.version, "label": self.config.label}
+
+    # -- checks ----------------------------------------------------------------
+
+    def run(self) -> list[CheckResult]:
+        """Runs all checks in order and returns their results."""
+        cfg = self.config
+        self._record("rest.status", "rest", self._rest_status)
+        self._record("grpc.status", "grpc", self._grpc_status)
+        self._record(
+            "versions.failed", None, self._failed_versions, cfg.fail_on_version_errors
+        )
+        self._record("rest.metadata", "rest", self._rest_metadata)
+        self._record("grpc.metadata", "grpc", self._grpc_metadata)
+        if cfg.expect_labels:
+            self._record("rest.labels", "rest", self._rest_labels)
+            self._record("grpc.labels", "grpc", self._grpc_labels)
+        self._record("sample.request", None, self._build_sample)
+        self._record("rest.predict.row", "rest", self._rest_predict_row)
+        self._record("rest.predict.columnar", "rest", self._rest_predict_columnar)
+        self._record("grpc.predict", "grpc", self._grpc_predict)
+        self._record("parity.rest_grpc", None, self._parity)
+        self._record("rest.error.unknown_model", "rest", self._rest_unknown_model)
+        self._record("grpc.error.unknown_model", "grpc", self._grpc_unknown_model)
+        self._record("rest.error.wrong_shape", "rest", self._rest_wrong_shape)
+        self._record("grpc.error.wrong_shape", "grpc", self._grpc_wrong_shape)
+        self._record("rest.metrics", "rest", self._metrics)
+        return self.results
+
+    def _check_states(self, states: list[VersionState]) -> str:
+        self.states = self.states or states
+        ok, detail = evaluate_versions(states, self.config.expect_versions)
+        if not ok:
+            raise CheckFailed(detail)
+        return detail
+
+    def _rest_status(self) -> str:
+        rest = self.config.rest
+        reply = rest.get(rest.model_path(self.config.model))
+        body = self._expect_ok(reply, f"GET {rest.model_path(self.config.model)}")
+        return self._check_states(rest_version_states(body))
+
+    def _grpc_status(self) -> str:
+        response = self.config.grpc.get_model_status(self.config.model)
+        return self._check_states(grpc_version_states(response))
+
+    def _failed_versions(self) -> str:
+        if self.states is None:
+            raise CheckSkipped("no model status was read")
+        broken = failed_versions(self.states)
+        if broken:
+            raise CheckFailed(
+                "; ".join(f"v{s.version} {s.error_code}: {s.message}" for s in broken)
+            )
+        return "no version ended with an error"
+
+    def _compare_signature(self, served: signature.Signature) -> str:
+        self.served = self.served or served
+        if self.export_signature is None:
+            return _describe(served) + " (export metadata has no signature)"
+        problems = signature.compare(served, self.export_signature)
+        if problems:
+            raise CheckFailed("; ".join(problems))
+        return _describe(served)
+
+    def _rest_metadata(self) -> str:
+        rest = self.config.rest
+        path = rest.model_path(self.config.model, **self._target()) + "/metadata"
+        body = self._expect_ok(rest.get(path), f"GET {path}")
+        served = signature.from_rest_metadata(body, self.config.bundle.signature_name)
+        return self._compare_signature(served)
+
+    def _grpc_metadata(self) -> str:
+        from smoke_tests import protos
+
+        response = self.config.grpc.get_model_metadata(
+            self.config.model, **self._target()
+        )
+        if "signature_def" not in response.metadata:
+            raise CheckFailed("GetModelMetadata returned no signature_def")
+        sig_map = protos.message("tensorflow.serving.SignatureDefMap")()
+        response.metadata["signature_def"].Unpack(sig_map)
+        served = signature.from_signature_def_map(
+            sig_map, self.config.bundle.signature_name
+        )
+        return self._compare_signature(served)
+
+    def _label_versions(self, resolve: Callable[[str], int]) -> str:
+        wrong = []
+        for label, want in sorted(self.config.expect_labels.items()):
+            got = resolve(label)
+            if got != want:
+                wrong.append(f"{label} -> v{got}, expected v{want}")
+        if wrong:
+            raise CheckFailed("; ".join(wrong))
+        return ", ".join(
+            f"{k}=v{v}" for k, v in sorted(self.config.expect_labels.items())
+        )
+
+    def _rest_labels(self) -> str:
+        rest = self.config.rest
+
+        def resolve(label: str) -> int:
+            path = rest.model_path(self.config.model, label=label) + "/metadata"
+            body = self._expect_ok(rest.get(path), f"GET {path}")
+            return int(body.get("model_spec", {}).get("version", -1))
+
+        return self._label_versions(resolve)
+
+    def _grpc_labels(self) -> str:
+        def resolve(label: str) -> int:
+            response = self.config.grpc.get_model_metadata(
+                self.config.model, label=label
+            )
+            return int(response.model_spec.version.value)
+
+        return self._label_versions(resolve)
+
+    def _build_sample(self) -> str:
+        served = self.served or self.export_signature
+        self.sample = payloads.sample_tensors(self.config.bundle.sample, served)
+        notes = [t.note for t in self.sample.tensors.values() if t.note]
+        described = ", ".join(
+            f"{t.name}:{t.dtype}{list(t.values.shape)}"
+            + (" (b64)" if t.dtype == "DT_STRING" else "")
+            for t in self.sample.tensors.values()
+        )
+        source = "served signature" if self.served else "export metadata"
+        if self.served is None and self.export_signature is None:
+            source = "sample only"
+        detail = f"{described} typed from {source}"
+        return detail + ("; " + "; ".join(notes) if notes else "")
+
+    def _output_names(self) -> list[str]:
+        sig = self.served or self.export_signature
+        return sorted(sig.outputs) if sig else []
+
+    def _golden(self) -> dict[str, Any] | None:
+        if not self.config.bundle.golden:
+            return None
+        return payloads.parse_predictions(
+            self.config.bundle.golden, self._output_names()
+        )
+
+    def _verify(self, outputs: dict[str, Any], what: str) -> str:
+        names = self._output_names()
+        if names and not set(outputs) <= set(names):
+            raise CheckFailed(
+                f"{what}: outputs {sorted(outputs)} not in signature {names}"
+            )
+        golden = self._golden()
+        shapes = ", ".join(
+            f"{k}{list(np.shape(v))}" for k, v in sorted(outputs.items())
+        )
+        if golden is None:
+            return f"{shapes}; no golden_outputs.json to compare"
+        problems = compare.outputs(outputs, golden, self.config.rtol, self.config.atol)
+        if problems:
+            raise CheckFailed(
+                f"{what} differs from golden outputs: " + "; ".join(problems)
+            )
+        diff = compare.max_abs_diff(outputs, golden)
+        suffix = f", max |diff| {diff:.2g}" if diff is not None else ""
+        tol = f"rtol={self.config.rtol:g}, atol={self.config.atol:g}"
+        return f"{shapes} match golden ({tol}{suffix})"
+
+    def _need_sample(self) -> payloads.SampleTensors:
+        if self.sample is None:
+            raise CheckSkipped("no request could be built (see sample.request)")
+        return self.sample
+
+    def _notes(self) -> str:
+        notes = [
+            t.note
+            for t in (self.sample.tensors.values() if self.sample else [])
+            if t.note
+        ]
+        return (" [" + "; ".join(notes) + "]") if notes else ""
+
+    def _rest_predict(
+        self, body: dict[str, Any], parse: Callable[..., Any], what: str
+    ) -> dict[str, Any]:
+        rest = self.config.rest
+        path = rest.model_path(self.config.model, **self._target()) + ":predict"
+        reply = rest.post(path, body)
+        if reply.status != 200:
+            raise CheckFailed(
+                f"POST {path}: HTTP {reply.status}: {reply.error_text()}{self._notes()}"
+            )
+        return parse(reply.body, self._output_names())
+
+    def _rest_predict_row(self) -> str:
+        sample = self._need_sample()
+        body = payloads.row_body(sample, self.config.bundle.signature_name)
+        outputs = self._rest_predict(body, payloads.parse_predictions, "REST row")
+        self.rest_outputs = outputs
+        return self._verify(outputs, "REST row predictions")
+
+    def _rest_predict_columnar(self) -> str:
+        sample = self._need_sample()
+        body = payloads.columnar_body(sample, self.config.bundle.signature_name)
+        outputs = self._rest_predict(body, payloads.parse_outputs, "REST columnar")
+        return self._verify(outputs, "REST columnar outputs")
+
+    def _predict_request(
+        self, tensors: list[payloads.InputTensor], model: str | None = None
+    ) -> Any:
+        from smoke_tests import protos
+        from smoke_tests import tensors as tensor_protos
+
+        request = protos.message("tensorflow.serving.PredictRequest")()
+        model_spec(
+            request.model_spec,
+            model or self.config.model,
+            signature_name=self.config.bundle.signature_name,
+            **self._target(),
+        )
+        for item in tensors:
+            request.inputs[item.name].CopyFrom(
+                tensor_protos.to_proto(item.values, item.dtype)
+            )
+        return request
+
+    def _grpc_predict(self) -> str:
+        from smoke_tests import tensors as tensor_protos
+
+        sample = self._need_sample()
+        request = self._predict_request(list(sample.tensors.values()))
+        try:
+            response = self.config.grpc.predict(request)
+        except GrpcCallError as err:
+            if err.code in _UNREACHABLE:
+                raise
+            raise CheckFailed(f"{err}{self._notes()}") from err
+        outputs = {k: tensor_protos.from_proto(v) for k, v in response.outputs.items()}
+        self.grpc_outputs = outputs
+        detail = self._verify(outputs, "gRPC outputs")
+        served_version = int(response.model_spec.version.value)
+        want = self.config.expect_labels.get(
+            self.config.label or "", self.config.version
+        )
+        if want is not None and served_version != want:
+            raise CheckFailed(f"answered by v{served_version}, expected v{want}")
+        return f"v{served_version}: {detail}"
+
+    def _parity(self) -> str:
+        if self.rest_outputs is None or self.grpc_outputs is None:
+            raise CheckSkipped("needs both REST row and gRPC predictions")
+        problems = compare.outputs(
+            self.grpc_outputs,
+            self.rest_outputs,
+            constants.PARITY_RTOL,
+            constants.PARITY_ATOL,
+        )
+        if problems:
+            raise CheckFailed("REST and gRPC disagree: " + "; ".join(problems))
+        diff = compare.max_abs_diff(self.grpc_outputs, self.rest_outputs)
+        return f"REST and gRPC agree (max |diff| {diff or 0:.2g})"
+
+    def _missing_model(self) -> str:
+        return f"{self.config.model}-smoke-missing"
+
+    def _rest_unknown_model(self) -> str:
+        rest = self.config.rest
+        path = rest.model_path(self._missing_model()) + ":predict"
+        body = {"instances": [[0.0]]}
+        if self.sample is not None:
+            body = payloads.row_body(self.sample, self.config.bundle.signature_name)
+        reply = rest.post(path, body)
+        if (
+            reply.status != 404
+            or not isinstance(reply.body, dict)
+            or "error" not in reply.body
+        ):
+            raise CheckFailed(
+                "expected HTTP 404 with an 'error' body, got "
+                f"{reply.status}: {reply.text[:200]}"
+            )
+        return f"404: {reply.error_text()}"
+
+    def _grpc_expect_error(self, request: Any, code: str) -> str:
+        try:
+            self.config.grpc.predict(request)
+        except GrpcCallError as err:
+            if err.code in _UNREACHABLE and code not in _UNREACHABLE:
+                raise
+            if err.code != code:
+                raise CheckFailed(f"expected {code}, got {err}") from err
+            return f"{err.code}: {err.details[:200]}"
+        raise CheckFailed(f"expected {code}, but the call succeeded")
+
+    def _grpc_unknown_model(self) -> str:
+        tensors = list(self.sample.tensors.values()) if self.sample else []
+        request = self._predict_request(tensors, model=self._missing_model())
+        return self._grpc_expect_error(request, "NOT_FOUND")
+
+    def _wrong_shape(self) -> tuple[payloads.InputTensor, list[payloads.InputTensor]]:
+        sig = self.served or self.export_signature
+        if sig is None:
+            raise CheckSkipped("signature unknown")
+        wrong = payloads.wrong_shape_tensor(sig)
+        if wrong is None:
+            raise CheckSkipped("first input has unknown rank: every shape is valid")
+        others = [
+            t
+            for t in (self.sample.tensors.values() if self.sample else [])
+            if t.name != wrong.name
+        ]
+        return wrong, [wrong, *others]
+
+    def _rest_wrong_shape(self) -> str:
+        rest = self.config.rest
+        wrong, tensors = self._wrong_shape()
+        body = payloads.columnar_body(
+            payloads.SampleTensors({t.name: t for t in tensors}, True),
+            self.config.bundle.signature_name,
+        )
+        path = rest.model_path(self.config.model, **self._target()) + ":predict"
+        reply = rest.post(path, body)
+        if (
+            reply.status != 400
+            or not isinstance(reply.body, dict)
+            or "error" not in reply.body
+        ):
+            raise CheckFailed(
+                f"{wrong.note}: expected HTTP 400 with an 'error' body, got "
+                f"{reply.status}: {reply.text[:200]}"
+            )
+        return f"400 for {wrong.note}"
+
+    def _grpc_wrong_shape(self) -> str:
+        wrong, tensors = self._wrong_shape()
+        detail = self._grpc_expect_error(
+            self._predict_request(tensors), "INVALID_ARGUMENT"
+        )
+        return f"{wrong.note}: {detail}"
+
+    def _metrics(self) -> str:
+        path = self.config.metrics_path
+        if not path:
+            raise CheckSkipped("no --metrics-path given")
+        reply = self.config.rest.get(path)
+        if reply.status != 200:
+            raise CheckFailed(f"GET {path}: HTTP {reply.status}: {reply.text[:200]}")
+        if constants.METRIC_REQUEST_COUNT not in reply.text:
+            raise CheckFailed(
+                f"GET {path}: no {constants.METRIC_REQUEST_COUNT} series "
+                "(is monitoring enabled?)"
+            )
+        total = metric_total(
+            reply.text, constants.METRIC_REQUEST_COUNT, self.config.model
+        )
+        return f"{constants.METRIC_REQUEST_COUNT} for {self.config.model}: {total:g}"
