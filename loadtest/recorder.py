@@ -1,0 +1,214 @@
+"""Per-worker latency recording into HdrHistograms, and lossless merging.
+
+Values are microseconds. Each worker records into its own histograms and ships
+them to the parent as encoded histoblobs, which are merged with
+``decode_and_add`` (no loss of precision).
+
+Typical usage example:
+
+    rec = Recorder(measure_start_ns, n_seconds=30)
+    rec.record_ok(scheduled, dispatched, sent, done, "200")
+    merged = merge_results([rec.to_result(), other])
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from hdrh.histogram import HdrHistogram
+
+from loadtest import constants
+
+HIST_NAMES = ("corrected", "uncorrected", "lag", "dispatch_lag", "all_attempts")
+
+
+def new_histogram() -> HdrHistogram:
+    """Return an empty histogram covering 1 us .. 1 h with 3 significant digits."""
+    return HdrHistogram(
+        constants.HIST_LOWEST_US, constants.HIST_HIGHEST_US, constants.HIST_DIGITS
+    )
+
+
+def _us(ns: int) -> int:
+    return max(1, min(ns // 1000, constants.HIST_HIGHEST_US))
+
+
+@dataclass
+class Second:
+    """Counters and a corrected-latency histogram for one second of the run."""
+
+    scheduled: int = 0
+    sent: int = 0
+    ok: int = 0
+    errors: int = 0
+    hist: HdrHistogram = field(default_factory=new_histogram)
+
+
+class Recorder:
+    """Records one worker's measured requests (warm-up ones are only counted).
+
+    Args:
+        measure_start_ns: ``perf_counter_ns`` when the measured window opens.
+        n_seconds: length of the measured window in whole seconds.
+    """
+
+    def __init__(self, measure_start_ns: int, n_seconds: int) -> None:
+        self.measure_start_ns = measure_start_ns
+        self.hists = {name: new_histogram() for name in HIST_NAMES}
+        self.seconds = [Second() for _ in range(max(1, n_seconds))]
+        self.statuses: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.warmup_requests = 0
+        self.scheduled = 0
+        self.sent = 0
+        self.ok = 0
+        self.failed = 0
+        self.first_sent_ns: int | None = None
+        self.last_sent_ns: int | None = None
+
+    def _second(self, t_ns: int) -> Second:
+        idx = (t_ns - self.measure_start_ns) // 1_000_000_000
+        if idx >= len(self.seconds):
+            self.seconds.extend(Second() for _ in range(idx + 1 - len(self.seconds)))
+        return self.seconds[max(0, idx)]
+
+    def on_scheduled(self, scheduled_ns: int) -> None:
+        """Count a request scheduled inside the measured window."""
+        self.scheduled += 1
+        self._second(scheduled_ns).scheduled += 1
+
+    def on_sent(self, sent_ns: int) -> None:
+        """Count a request actually handed to the client library."""
+        self.sent += 1
+        if self.first_sent_ns is None:
+            self.first_sent_ns = sent_ns
+        self.last_sent_ns = sent_ns
+        self._second(sent_ns).sent += 1
+
+    def record(
+        self,
+        scheduled_ns: int,
+        dispatched_ns: int,
+        sent_ns: int,
+        done_ns: int,
+        status: str,
+        error: str | None,
+    ) -> None:
+        """Record a finished request's three intervals and its outcome."""
+        hists = self.hists
+        corrected = _us(done_ns - scheduled_ns)
+        hists["lag"].record_value(_us(sent_ns - scheduled_ns))
+        hists["dispatch_lag"].record_value(_us(dispatched_ns - scheduled_ns))
+        hists["all_attempts"].record_value(corrected)
+        self.statuses[status] += 1
+        sec = self._second(scheduled_ns)
+        if error is None:
+            self.ok += 1
+            hists["corrected"].record_value(corrected)
+            hists["uncorrected"].record_value(_us(done_ns - sent_ns))
+            sec.ok += 1
+            sec.hist.record_value(corrected)
+        else:
+            self.failed += 1
+            self.errors[error] += 1
+            sec.errors += 1
+
+    def to_result(self) -> dict:
+        """Return a picklable, JSON-friendly result with encoded histograms."""
+        return {
+            "scheduled": self.scheduled,
+            "sent": self.sent,
+            "ok": self.ok,
+            "failed": self.failed,
+            "warmup_requests": self.warmup_requests,
+            "statuses": dict(self.statuses),
+            "errors": dict(self.errors),
+            "first_sent_ns": self.first_sent_ns,
+            "last_sent_ns": self.last_sent_ns,
+            "measure_start_ns": self.measure_start_ns,
+            "hists": {k: h.encode().decode() for k, h in self.hists.items()},
+            "seconds": [
+                {
+                    "scheduled": s.scheduled,
+                    "sent": s.sent,
+                    "ok": s.ok,
+                    "errors": s.errors,
+                    "hist": s.hist.encode().decode(),
+                }
+                for s in self.seconds
+            ],
+        }
+
+
+@dataclass
+class Merged:
+    """Merged results of all workers (histograms decoded)."""
+
+    scheduled: int
+    sent: int
+    ok: int
+    failed: int
+    warmup_requests: int
+    statuses: dict[str, int]
+    errors: dict[str, int]
+    hists: dict[str, HdrHistogram]
+    seconds: list[dict]
+    send_span_s: float
+    max_backlog: int
+    aborted: bool
+    abort_reason: str
+    cpu_s: float
+    wall_s: float
+
+
+def merge_results(results: list[dict]) -> Merged:
+    """Merge worker results losslessly (counters summed, histograms added).
+
+    Args:
+        results: ``to_result()`` dicts, each extended by the engine with
+            ``max_backlog``, ``aborted``, ``cpu_s``, ``wall_s``.
+
+    Returns:
+        The merged view.
+    """
+    hists = {name: new_histogram() for name in HIST_NAMES}
+    statuses: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
+    n_sec = max(len(r["seconds"]) for r in results)
+    seconds = [
+        {"scheduled": 0, "sent": 0, "ok": 0, "errors": 0, "hist": new_histogram()}
+        for _ in range(n_sec)
+    ]
+    for r in results:
+        for name in HIST_NAMES:
+            hists[name].decode_and_add(r["hists"][name])
+        statuses.update(r["statuses"])
+        errors.update(r["errors"])
+        for i, s in enumerate(r["seconds"]):
+            for key in ("scheduled", "sent", "ok", "errors"):
+                seconds[i][key] += s[key]
+            seconds[i]["hist"].decode_and_add(s["hist"])
+    firsts = [r["first_sent_ns"] for r in results if r["first_sent_ns"] is not None]
+    lasts = [r["last_sent_ns"] for r in results if r["last_sent_ns"] is not None]
+    starts = [r["measure_start_ns"] for r in results]
+    span = (max(lasts) - min(starts)) / 1e9 if firsts and lasts else 0.0
+    return Merged(
+        scheduled=sum(r["scheduled"] for r in results),
+        sent=sum(r["sent"] for r in results),
+        ok=sum(r["ok"] for r in results),
+        failed=sum(r["failed"] for r in results),
+        warmup_requests=sum(r["warmup_requests"] for r in results),
+        statuses=dict(statuses),
+        errors=dict(errors),
+        hists=hists,
+        seconds=seconds,
+        send_span_s=span,
+        max_backlog=sum(r.get("max_backlog", 0) for r in results),
+        aborted=any(r.get("aborted", False) for r in results),
+        abort_reason="; ".join(
+            r["abort_reason"] for r in results if r.get("abort_reason")
+        ),
+        cpu_s=sum(r.get("cpu_s", 0.0) for r in results),
+        wall_s=max(r.get("wall_s", 0.0) for r in results),
+    )
