@@ -1,0 +1,95 @@
+"""`make demo` stops early, with a pointer to `make e2e`, when no image can be pulled.
+
+Both cases use loopback only: a port nobody listens on (the pull is refused at
+once) and a listener that accepts and never answers (the pull would hang).
+
+Typical usage example:
+
+    .venv/bin/python -m pytest tests/hack/test_demo.py -q
+"""
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEMO = REPO_ROOT / "hack" / "demo.sh"
+KIND_DOWN = REPO_ROOT / "hack" / "kind-down.sh"
+EXIT_NO_PULL = 3
+PULL_CHECK_SECONDS = 3
+
+
+def docker_answers() -> bool:
+    try:
+        result = subprocess.run(
+            ["docker", "info"], capture_output=True, timeout=10, check=False
+        )
+    except (FileNotFoundError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
+
+
+pytestmark = pytest.mark.skipif(
+    not docker_answers(), reason="no Docker daemon answers (hack/dockerd-up.sh)"
+)
+
+
+@pytest.fixture
+def silent_registry() -> Iterator[int]:
+    """A loopback TCP port that accepts connections and never replies."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        yield server.getsockname()[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_demo(node_image: str) -> tuple[subprocess.CompletedProcess, float]:
+    env = os.environ | {
+        "KIND_NODE_IMAGE": node_image,
+        "KIND_CLUSTER": "tf-serving-test-never-created",
+        "PULL_CHECK_SECONDS": str(PULL_CHECK_SECONDS),
+    }
+    start = time.monotonic()
+    result = subprocess.run(
+        [str(DEMO)], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    return result, time.monotonic() - start
+
+
+@pytest.mark.parametrize("registry", ["refused", "silent"])
+def test_demo_stops_early_and_points_to_the_offline_path(registry, request):
+    port = (
+        request.getfixturevalue("silent_registry")
+        if registry == "silent"
+        else free_port()
+    )
+    result, elapsed = run_demo(f"127.0.0.1:{port}/tf-serving-test/node:v0")
+    assert result.returncode == EXIT_NO_PULL, result.stderr
+    assert "cannot pull" in result.stderr
+    assert "make e2e" in result.stderr
+    assert elapsed < PULL_CHECK_SECONDS + 10
+
+
+def test_kind_down_without_a_cluster_succeeds():
+    env = os.environ | {"PATH": f"{REPO_ROOT / 'bin'}:{os.environ['PATH']}"}
+    result = subprocess.run(
+        [str(KIND_DOWN), "tf-serving-test-never-created"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "nothing to delete" in result.stderr
