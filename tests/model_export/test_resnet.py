@@ -1,0 +1,89 @@
+"""Tests for the ResNet50 export with an encoded-image-bytes signature.
+
+Uses --input-size 32 and random weights to keep CPU cost low.
+"""
+
+import base64
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from model_export import cli, constants, signatures, warmup
+
+pytestmark = pytest.mark.slow
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def resnet_version_dir(tmp_path_factory):
+    base = tmp_path_factory.mktemp("models") / "resnet50"
+    argv = ["resnet50", "--base-path", str(base), "--weights", "none"]
+    argv += ["--input-size", str(SIZE), "--image-bytes-signature"]
+    argv += ["--warmup-records", "4"]
+    assert cli.main(argv) == 0
+    return base / "1"
+
+
+def test_serving_default_takes_image_bytes_and_float_signature_is_kept(
+    resnet_version_dir,
+):
+    sigs = signatures.read_signatures(resnet_version_dir)
+    assert signatures.public_spec(sigs["serving_default"]["inputs"]) == {
+        "image_bytes": {"dtype": "DT_STRING", "shape": [-1]}
+    }
+    assert signatures.public_spec(sigs["predict_images"]["inputs"]) == {
+        "images": {"dtype": "DT_FLOAT", "shape": [-1, SIZE, SIZE, 3]}
+    }
+    for name in ("serving_default", "predict_images"):
+        assert signatures.public_spec(sigs[name]["outputs"]) == {
+            "probabilities": {"dtype": "DT_FLOAT", "shape": [-1, 1000]}
+        }
+
+
+def test_b64_sample_decodes_to_the_golden_outputs(resnet_version_dir):
+    assets = resnet_version_dir / constants.ASSETS_EXTRA_DIR
+    sample = json.loads((assets / constants.SAMPLE_REQUEST_FILE).read_text())
+    golden = json.loads((assets / constants.GOLDEN_OUTPUTS_FILE).read_text())
+    encoded = [base64.b64decode(row["b64"]) for row in sample["instances"]]
+    loaded = tf.saved_model.load(str(resnet_version_dir))
+    served = loaded.signatures["serving_default"](image_bytes=tf.constant(encoded))
+    np.testing.assert_allclose(
+        served["probabilities"].numpy(),
+        np.asarray(golden["predictions"], np.float32),
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    # The float signature agrees with the bytes signature on the decoded pixels.
+    pixels = np.stack([tf.io.decode_png(e, channels=3).numpy() for e in encoded])
+    floats = loaded.signatures["predict_images"](
+        images=tf.constant(pixels.astype(np.float32))
+    )
+    np.testing.assert_allclose(
+        floats["probabilities"].numpy(), served["probabilities"].numpy(), atol=1e-5
+    )
+
+
+def test_warmup_records_carry_encoded_images(resnet_version_dir):
+    logs = warmup.read_warmup_records(
+        resnet_version_dir / constants.ASSETS_EXTRA_DIR / constants.WARMUP_FILE
+    )
+    assert len(logs) == 4
+    tensor = logs[0].predict_log.request.inputs["image_bytes"]
+    assert tf.dtypes.as_dtype(tensor.dtype) == tf.string
+    assert [d.size for d in tensor.tensor_shape.dim] == [1]
+    image = tf.io.decode_image(tensor.string_val[0], channels=3)
+    assert tuple(image.shape) == (SIZE, SIZE, 3)
+
+
+def test_metadata_says_weights_are_random(resnet_version_dir):
+    metadata = json.loads(
+        (
+            resnet_version_dir / constants.ASSETS_EXTRA_DIR / constants.METADATA_FILE
+        ).read_text()
+    )
+    assert metadata["weights"] == "none"
+    assert metadata["image_bytes_signature"] is True
+    assert metadata["input_size"] == SIZE
