@@ -132,9 +132,10 @@ class PortForward:
             text=True,
             start_new_session=True,
         )
-        threading.Thread(
+        reader = threading.Thread(
             target=self._pump, args=(self.process.stdout,), daemon=True
-        ).start()
+        )
+        reader.start()
         deadline = time.monotonic() + self.ready_timeout
         with self._changed:
             while True:
@@ -142,6 +143,9 @@ class PortForward:
                 if len(pairs) >= len(self.ports):
                     break
                 if self.process.poll() is not None:
+                    self._changed.release()
+                    reader.join(timeout=2)  # collect what kubectl printed
+                    self._changed.acquire()
                     output = "".join(self._lines).strip()
                     self.stop()
                     raise PortForwardError(f"kubectl port-forward exited: {output}")
