@@ -14,21 +14,42 @@ readonly ARCH="$(uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')"
 
 log() { echo "[tools] $*" >&2; }
 
+# Stamps record name, version and BUILD_REV (bumped when the build recipe changes).
+readonly BUILD_REV=2
+
 is_current() {
   local name="$1" version="$2"
-  [[ -x "${BIN_DIR}/${name}" && -f "${STAMP_DIR}/${name}-${version}" ]]
+  [[ -x "${BIN_DIR}/${name}" && -f "${STAMP_DIR}/${name}-${version}-r${BUILD_REV}" ]]
 }
 
 mark_current() {
   local name="$1" version="$2"
   rm -f "${STAMP_DIR}/${name}-"*
-  touch "${STAMP_DIR}/${name}-${version}"
+  touch "${STAMP_DIR}/${name}-${version}-r${BUILD_REV}"
+}
+
+# helm_ldflags VERSION: the -X flags helm's own Makefile sets. Without them a
+# `go install`ed helm reports Kubernetes v1.20 as its default, so `helm template`
+# rejects charts with kubeVersion >= 1.21 unless --kube-version is passed.
+helm_ldflags() {
+  local version="$1" gomod client_go major minor
+  gomod="$(go mod download -json "helm.sh/helm/v3@${version}" \
+    | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
+  client_go="$(awk '$1 == "k8s.io/client-go" { print $2 }' "${gomod}")"
+  major=$(( $(echo "${client_go#v}" | cut -d. -f1) + 1 ))
+  minor="$(echo "${client_go#v}" | cut -d. -f2)"
+  local pkg
+  for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    printf -- '-X %s.k8sVersionMajor=%s -X %s.k8sVersionMinor=%s ' "${pkg}" "${major}" "${pkg}" "${minor}"
+  done
+  printf -- '-X helm.sh/helm/v3/internal/version.version=%s' "${version}"
 }
 
 go_install() {
-  local name="$1" version="$2" module="$3"
+  local name="$1" version="$2" module="$3" ldflags=""
+  [[ "${name}" == helm ]] && ldflags="$(helm_ldflags "${version}")"
   log "go install ${module}@${version}"
-  GOBIN="${BIN_DIR}" GOFLAGS="-trimpath" go install "${module}@${version}"
+  GOBIN="${BIN_DIR}" GOFLAGS="-trimpath" go install -ldflags "${ldflags}" "${module}@${version}"
 }
 
 # download_verified URL SUMS_URL: fetch URL and check it against SUMS_URL.
@@ -64,6 +85,14 @@ release_install() {
         "https://github.com/yannh/kubeconform/releases/download/${version}/CHECKSUMS" "${tmp}"
       tar -xzf "${tmp}/kubeconform-${OS}-${ARCH}.tar.gz" -C "${tmp}"
       install -m 0755 "${tmp}/kubeconform" "${BIN_DIR}/kubeconform" ;;
+    helm-docs)
+      local v="${version#v}" os_name arch_name
+      os_name="$(uname -s)"
+      arch_name="$(uname -m | sed -e 's/aarch64/arm64/')"
+      download_verified "https://github.com/norwoodj/helm-docs/releases/download/${version}/helm-docs_${v}_${os_name}_${arch_name}.tar.gz" \
+        "https://github.com/norwoodj/helm-docs/releases/download/${version}/checksums.txt" "${tmp}"
+      tar -xzf "${tmp}/helm-docs_${v}_${os_name}_${arch_name}.tar.gz" -C "${tmp}"
+      install -m 0755 "${tmp}/helm-docs" "${BIN_DIR}/helm-docs" ;;
     actionlint)
       local v="${version#v}"
       download_verified "https://github.com/rhysd/actionlint/releases/download/${version}/actionlint_${v}_${OS}_${ARCH}.tar.gz" \
@@ -107,6 +136,7 @@ main() {
   install_tool kind "${KIND_VERSION}" sigs.k8s.io/kind
   install_tool kubeconform "${KUBECONFORM_VERSION}" github.com/yannh/kubeconform/cmd/kubeconform
   install_tool actionlint "${ACTIONLINT_VERSION}" github.com/rhysd/actionlint/cmd/actionlint
+  install_tool helm-docs "${HELM_DOCS_VERSION}" github.com/norwoodj/helm-docs/cmd/helm-docs
   install_checkov "${CHECKOV_VERSION}"
 }
 
