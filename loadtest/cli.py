@@ -321,6 +321,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_backlog=backlog_bound(args.rate, args.max_backlog_s),
         max_behind_s=args.max_backlog_s,
         processes=args.processes,
+        on_time_allowance_s=max_lag / 1000,
     )
     limits = Limits(
         max_p99_ms=args.max_p99_ms,

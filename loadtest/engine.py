@@ -47,6 +47,7 @@ class RunConfig:
     deadline_s: float = constants.DEFAULT_DEADLINE_S
     max_backlog: int = 1000
     max_behind_s: float = constants.DEFAULT_MAX_BACKLOG_S
+    on_time_allowance_s: float = constants.DEFAULT_MAX_LAG_P99_MS / 1000
     processes: int = 1
 
     @property
@@ -191,7 +192,11 @@ class _Worker:
             await asyncio.get_running_loop().run_in_executor(None, barrier.wait)
         t0 = time.perf_counter_ns() + 20_000_000
         measure_ns = t0 + int(cfg.warmup_s * 1e9)
-        rec = Recorder(measure_ns, int(round(cfg.duration_s)))
+        window_end = measure_ns + int(cfg.duration_s * 1e9)
+        late_after = None
+        if not cfg.closed_loop:
+            late_after = window_end + int(cfg.on_time_allowance_s * 1e9)
+        rec = Recorder(measure_ns, int(round(cfg.duration_s)), late_after)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         await asyncio.sleep((t0 - time.perf_counter_ns()) / 1e9)
         try:

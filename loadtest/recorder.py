@@ -51,10 +51,16 @@ class Recorder:
     Args:
         measure_start_ns: ``perf_counter_ns`` when the measured window opens.
         n_seconds: length of the measured window in whole seconds.
+        late_after_ns: sends after this instant count as late (not on time
+            for the achieved-rate gate); None = never late.
     """
 
-    def __init__(self, measure_start_ns: int, n_seconds: int) -> None:
+    def __init__(
+        self, measure_start_ns: int, n_seconds: int, late_after_ns: int | None = None
+    ) -> None:
         self.measure_start_ns = measure_start_ns
+        self.late_after_ns = late_after_ns
+        self.sent_late = 0
         self.hists = {name: new_histogram() for name in HIST_NAMES}
         self.seconds = [Second() for _ in range(max(1, n_seconds))]
         self.statuses: Counter[str] = Counter()
@@ -81,6 +87,8 @@ class Recorder:
     def on_sent(self, sent_ns: int) -> None:
         """Count a request actually handed to the client library."""
         self.sent += 1
+        if self.late_after_ns is not None and sent_ns > self.late_after_ns:
+            self.sent_late += 1
         if self.first_sent_ns is None:
             self.first_sent_ns = sent_ns
         self.last_sent_ns = sent_ns
@@ -119,6 +127,7 @@ class Recorder:
         return {
             "scheduled": self.scheduled,
             "sent": self.sent,
+            "sent_late": self.sent_late,
             "ok": self.ok,
             "failed": self.failed,
             "warmup_requests": self.warmup_requests,
@@ -147,6 +156,7 @@ class Merged:
 
     scheduled: int
     sent: int
+    sent_late: int
     ok: int
     failed: int
     warmup_requests: int
@@ -196,6 +206,7 @@ def merge_results(results: list[dict]) -> Merged:
     return Merged(
         scheduled=sum(r["scheduled"] for r in results),
         sent=sum(r["sent"] for r in results),
+        sent_late=sum(r["sent_late"] for r in results),
         ok=sum(r["ok"] for r in results),
         failed=sum(r["failed"] for r in results),
         warmup_requests=sum(r["warmup_requests"] for r in results),
