@@ -1,0 +1,239 @@
+"""Smoke tool against the TF Serving STAND-IN process (not TensorFlow Serving).
+
+These tests check the tool's behaviour end to end over real sockets; they do
+not claim anything about TensorFlow Serving itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from smoke_tests import cli
+from tests.smoke_tests.conftest import METRICS_PATH, MODEL, REPO_ROOT, run_standin
+
+pytestmark = [pytest.mark.standin, pytest.mark.slow]
+
+
+def _run(
+    server, tmp_path: Path, *extra: str, sample: Path | None = None
+) -> tuple[int, dict]:
+    out = tmp_path / f"report-{time.monotonic_ns()}.json"
+    source = (
+        ["--sample-dir", str(sample)]
+        if sample
+        else ["--base-path", str(server.base_path)]
+    )
+    argv = [
+        *source,
+        "--rest-url", server.rest_url,
+        "--grpc-target", server.grpc_target,
+        "--timeout", "20",
+        "--json", str(out),
+        *extra,
+    ]  # fmt: skip
+    code = cli.main(argv)
+    return code, json.loads(out.read_text())
+
+
+def _by_name(report: dict) -> dict[str, dict]:
+    return {c["name"]: c for c in report["checks"]}
+
+
+def _hint_keys(check: dict) -> list[str]:
+    return [h["key"] for h in check["hints"]]
+
+
+def _edited_sample(server, tmp_path: Path, edit) -> Path:
+    """Copies version 1's assets.extra and rewrites sample_request.json."""
+    target = tmp_path / "sample" / "1" / "assets.extra"
+    shutil.copytree(server.base_path / "1" / "assets.extra", target)
+    path = target / "sample_request.json"
+    path.write_text(json.dumps(edit(json.loads(path.read_text()))))
+    return target
+
+
+def test_standin_good_deployment_passes_over_rest_and_grpc(
+    standin_server, tmp_path, capsys
+):
+    code, report = _run(
+        standin_server,
+        tmp_path,
+        "--expect-versions",
+        "1",
+        "--metrics-path",
+        METRICS_PATH,
+    )
+    checks = _by_name(report)
+    failed = {n: c["detail"] for n, c in checks.items() if c["status"] == "fail"}
+    assert code == 0, failed
+    for name in (
+        "rest.status",
+        "grpc.status",
+        "rest.metadata",
+        "grpc.metadata",
+        "sample.request",
+        "rest.predict.row",
+        "rest.predict.columnar",
+        "grpc.predict",
+        "parity.rest_grpc",
+        "rest.error.unknown_model",
+        "grpc.error.unknown_model",
+        "rest.error.wrong_shape",
+        "grpc.error.wrong_shape",
+        "rest.metrics",
+        "versions.failed",
+    ):
+        assert checks[name]["status"] == "pass", (name, checks[name]["detail"])
+    assert "match golden" in checks["rest.predict.row"]["detail"]
+    assert "NOT_FOUND" in checks["grpc.error.unknown_model"]["detail"]
+    stdout = capsys.readouterr().out
+    assert "PASSED" in stdout and "grpc.predict" in stdout
+
+
+def test_standin_wrong_model_name_fails_with_the_servable_hint(
+    standin_server, tmp_path
+):
+    code, report = _run(standin_server, tmp_path, "--model", "no_such_model")
+    checks = _by_name(report)
+    assert code == 1
+    assert checks["rest.status"]["status"] == "fail"
+    assert "servable-not-found" in _hint_keys(checks["rest.status"])
+    assert checks["grpc.predict"]["status"] == "fail"
+    assert "servable-not-found" in _hint_keys(checks["grpc.predict"])
+
+
+def test_standin_wrong_input_name_fails_with_the_input_hint(standin_server, tmp_path):
+    sample = _edited_sample(
+        standin_server,
+        tmp_path,
+        lambda s: {**s, "instances": [{"img": row} for row in s["instances"]]},
+    )
+    code, report = _run(standin_server, tmp_path, sample=sample)
+    checks = _by_name(report)
+    assert code == 1
+    for name in ("rest.predict.row", "rest.predict.columnar", "grpc.predict"):
+        assert checks[name]["status"] == "fail", name
+        assert "input-name" in _hint_keys(checks[name]), checks[name]["detail"]
+    assert "does not have named input" in checks["rest.predict.row"]["detail"]
+
+
+def test_standin_wrong_dtype_fails_with_the_dtype_hint(standin_server, tmp_path):
+    def to_strings(sample):
+        def convert(value):
+            return [convert(v) for v in value] if isinstance(value, list) else "x"
+
+        return {**sample, "instances": convert(sample["instances"])}
+
+    sample = _edited_sample(standin_server, tmp_path, to_strings)
+    code, report = _run(standin_server, tmp_path, sample=sample)
+    checks = _by_name(report)
+    assert code == 1
+    for name in ("rest.predict.row", "grpc.predict"):
+        assert checks[name]["status"] == "fail", name
+        assert "dtype" in _hint_keys(checks[name]), checks[name]["detail"]
+    assert "not of expected type" in checks["rest.predict.row"]["detail"]
+
+
+def test_standin_missing_expected_version_fails(standin_server, tmp_path):
+    code, report = _run(standin_server, tmp_path, "--expect-versions", "1,2")
+    checks = _by_name(report)
+    assert code == 1
+    assert checks["rest.status"]["status"] == "fail"
+    assert "[2]" in checks["rest.status"]["detail"]
+
+
+def test_standin_rest_only_runs_without_grpc_or_tensorflow(standin_server, tmp_path):
+    """Must-have 19: the REST path needs only requests and numpy."""
+    out = tmp_path / "rest.json"
+    code = (
+        "import sys\n"
+        "for name in ('grpc', 'tensorflow', 'tensorflow_serving', 'keras'):\n"
+        "    sys.modules[name] = None\n"
+        "from smoke_tests.cli import main\n"
+        f"rc = main(['--base-path', {str(standin_server.base_path)!r},\n"
+        f"           '--rest-url', {standin_server.rest_url!r},\n"
+        f"           '--json', {str(out)!r}])\n"
+        "heavy = ('tensorflow', 'grpc')\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in heavy]\n"
+        "assert all(sys.modules[m] is None for m in loaded), loaded\n"
+        "raise SystemExit(rc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    checks = _by_name(json.loads(out.read_text()))
+    assert checks["rest.predict.row"]["status"] == "pass"
+    assert checks["grpc.predict"]["status"] == "skip"
+
+
+def test_standin_console_script_reports_usage_errors(tmp_path):
+    script = Path(sys.executable).parent / "tfs-smoke"
+    argv = [str(script)] if script.exists() else [sys.executable, "-m", "smoke_tests"]
+    result = subprocess.run(
+        [*argv, "--base-path", str(tmp_path), "--rest-url", "http://127.0.0.1:1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ},
+    )
+    assert result.returncode == 2
+    assert "no version under" in result.stderr
+
+
+def test_standin_broken_new_version_is_reported_beside_the_serving_one(
+    model_copy, tmp_path
+):
+    """A v2 that fails to load leaves v1 serving: a visible, non-gating failure,
+    gating only with --fail-on-version-errors."""
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    with run_standin(model_copy, workdir, ["--max_num_load_retries=0"]) as server:
+        broken = model_copy / "2"
+        shutil.copytree(model_copy / "1", tmp_path / "v2-staging")
+        (tmp_path / "v2-staging" / "saved_model.pb").write_bytes(b"not a saved model")
+        (tmp_path / "v2-staging").rename(broken)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            body = requests.get(
+                f"{server.rest_url}/v1/models/{MODEL}", timeout=5
+            ).json()
+            states = {s["version"]: s["state"] for s in body["model_version_status"]}
+            if states.get("2") == "END":
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail(
+                f"v2 never reached END: {body}\n{server.log.read_text()[-2000:]}"
+            )
+        sample = model_copy / "1" / "assets.extra"
+        code, report = _run(server, tmp_path, "--expect-versions", "1", sample=sample)
+        checks = _by_name(report)
+        assert checks["versions.failed"]["status"] == "fail"
+        assert checks["versions.failed"]["gating"] is False
+        assert "v2" in checks["versions.failed"]["detail"]
+        assert code == 0, {
+            n: c["detail"] for n, c in checks.items() if c["status"] == "fail"
+        }
+        code, _ = _run(
+            server,
+            tmp_path,
+            "--expect-versions",
+            "1",
+            "--fail-on-version-errors",
+            sample=sample,
+        )
+        assert code == 1
