@@ -51,8 +51,8 @@ test: deps tools lint verify ## Run every check: lint, generated-file drift, cha
 	hack/run-pytest.sh $(PYTEST_ARGS)
 
 .PHONY: docs
-docs: deps ## Regenerate the chart's values table in charts/tf-serving/README.md
-	$(VENV)/bin/python hack/values_table.py charts/tf-serving
+docs: tools ## Regenerate charts/tf-serving/README.md (values table) with helm-docs
+	hack/render-docs.sh
 
 .PHONY: manifests
 manifests: tools ## Regenerate the plain manifests in k8s/ from the chart's default render

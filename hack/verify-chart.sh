@@ -18,7 +18,7 @@ readonly SCHEMA_CACHE="${REPO_ROOT}/.cache/kube-schemas"
 readonly HELM="${HELM:-${REPO_ROOT}/bin/helm}"
 readonly KUBECONFORM="${KUBECONFORM:-${REPO_ROOT}/bin/kubeconform}"
 readonly PYTHON="${PYTHON:-${REPO_ROOT}/.venv/bin/python}"
-readonly CHECKOV="${CHECKOV:-${REPO_ROOT}/.venv/bin/checkov}"
+readonly CHECKOV="${CHECKOV:-${REPO_ROOT}/bin/checkov}"
 readonly RELEASE="tf-serving"
 readonly KUBE_VERSIONS=("${KUBE_VERSION_OLDEST}" "${KUBE_VERSION_NEWEST}")
 
@@ -88,7 +88,7 @@ kubeconform_scenario() {
 }
 
 checkov_all() {
-  [[ -x "${CHECKOV}" ]] || die "checkov not found at ${CHECKOV}: run \`make deps\` (dev extra)"
+  [[ -x "${CHECKOV}" ]] || die "checkov not found at ${CHECKOV}: run \`make tools\`"
   local dir="${OUT_DIR}/checkov" scenario
   rm -rf "${dir}"
   mkdir -p "${dir}"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Regenerate the generated files and fail when they differ from what is
+# committed (`make verify`): the chart README values table and k8s/manifests.
+set -o errexit -o nounset -o pipefail
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "${REPO_ROOT}"
+
+log() { echo "[verify-generated] $*" >&2; }
+
+# check_clean PATH FIX: fail naming FIX when PATH differs from the committed copy.
+check_clean() {
+  local path="$1" fix="$2"
+  if [[ -n "$(git status --porcelain -- "${path}")" ]]; then
+    git --no-pager diff -- "${path}" >&2 || true
+    log "${path} out of date: run \`${fix}\` and commit the result"
+    return 1
+  fi
+}
+
+main() {
+  local status=0
+  hack/render-docs.sh
+  check_clean charts/tf-serving/README.md "make docs" || status=1
+  hack/render-manifests.sh
+  check_clean k8s/manifests "make manifests" || status=1
+  [[ ${status} -eq 0 ]] && log "generated files are up to date"
+  return "${status}"
+}
+
+main "$@"
