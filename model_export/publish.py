@@ -224,6 +224,19 @@ def write_assets(
     (assets / constants.METADATA_FILE).write_text(json.dumps(metadata, indent=2))
 
 
+def sync_tree(root: Path) -> None:
+    """Flushes every file and directory under root to disk before the rename."""
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            with open(os.path.join(dirpath, name), "rb") as handle:
+                os.fsync(handle.fileno())
+        fd = os.open(dirpath, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def promote(staging: Path, target: Path) -> None:
     """Renames the staging directory to its numeric name (atomic on one volume).
 
@@ -267,6 +280,7 @@ def publish(request: PublishRequest) -> Path:
         served = run_serving_default(staging, request.sample_inputs)
         validate(request, served)
         write_assets(request, staging, version, served)
+        sync_tree(staging)
         promote(staging, base_path / str(version))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -93,9 +93,11 @@ def test_bad_flags_exit_2_with_the_problem_on_stderr(tmp_path, capsys, argv, mes
 def test_existing_version_exits_2_before_training(tmp_path, capsys, monkeypatch):
     base = tmp_path / "m"
     (base / "1").mkdir(parents=True)
-    monkeypatch.setattr(
-        datasets, "load_dataset", pytest.fail
-    )  # must fail before loading data
+
+    def must_not_load(_name):
+        pytest.fail("the version check must run before loading data")
+
+    monkeypatch.setattr(datasets, "load_dataset", must_not_load)
     assert cli.main(["train", "--base-path", str(base), "--version", "1"]) == 2
     err = capsys.readouterr().err
     assert "version 1 already exists" in err

@@ -65,7 +65,15 @@ def _raise(*_args, **_kwargs):
 
 
 @pytest.mark.parametrize(
-    "step", ["write_model", "run_serving_default", "validate", "write_assets", "rename"]
+    "step",
+    [
+        "write_model",
+        "run_serving_default",
+        "validate",
+        "write_assets",
+        "sync_tree",
+        "rename",
+    ],
 )
 def test_crash_mid_publish_leaves_no_version_and_no_staging_dir(
     tmp_path, monkeypatch, step
