@@ -27,7 +27,7 @@ readonly CACHE_DIR="${XDG_CACHE_HOME:-${HOME}/.cache}/tf-serving-k8s"
 readonly HASH_LABEL="io.tf-serving-k8s.content-hash"
 readonly DESCRIPTION="STAND-IN for tensorflow/serving, tests only"
 # Bump when the base recipe below changes in a way the hashed inputs do not show.
-readonly BASE_RECIPE_REVISION=1
+readonly BASE_RECIPE_REVISION=2
 readonly BASE_PACKAGES="python3,python3-venv,ca-certificates"
 
 log() { echo "[images] $*" >&2; }
@@ -145,6 +145,8 @@ build_base_rootfs() {
     echo "tfserving:x:1000:" >> /etc/group
     echo "tfserving:!:19000::::::" >> /etc/shadow
     mkdir -p /home/tfserving && chown 1000:1000 /home/tfserving
+    # Build-time only: C++ headers (~400 MB) and the libclang binary (~60 MB).
+    rm -rf "${site}/tensorflow/include" "${site}/clang/native"
     rm -rf /tmp/wheels /tmp/requirements.txt /root/.cache /var/lib/apt/lists/* \
       /var/cache/apt/*.bin /var/cache/apt/archives/*.deb /usr/share/doc/* /usr/share/man/*
   '
@@ -238,6 +240,22 @@ build_busybox_image() {
     - "${BUSYBOX_IMAGE}" >/dev/null
 }
 
+# Drop cache entries and base images of other keys, and our dangling old images.
+prune_stale() {
+  local key="$1" old
+  for old in "${CACHE_DIR}"/standin-rootfs-*.tar; do
+    [[ -e "${old}" && "${old}" != *"-${key}.tar" ]] || continue
+    log "removing stale cache ${old}"
+    rm -f "${old}"
+  done
+  for old in $(docker image ls --format '{{.Repository}}:{{.Tag}}' tfserving-standin-base); do
+    [[ "${old}" != *":${key}" ]] || continue
+    docker image prune --force --filter "label=${HASH_LABEL}" >/dev/null
+    docker image rm "${old}" >/dev/null 2>&1 && log "removed stale base image ${old}"
+  done
+  docker image prune --force --filter "label=${HASH_LABEL}" >/dev/null
+}
+
 save_images() {
   local path="$1"
   mkdir -p "$(dirname "${path}")"
@@ -261,6 +279,7 @@ main() {
   ensure_tools
   build_busybox_image "${force}"
   build_standin_image "${force}"
+  prune_stale "$(base_key)"
   log "images: ${STANDIN_IMAGE} ($(docker image inspect --format '{{.Size}}' "${STANDIN_IMAGE}" | numfmt --to=iec)), ${BUSYBOX_IMAGE}"
   [[ -z "${save}" ]] || save_images "${save}"
 }
