@@ -6,6 +6,7 @@ Typical usage example:
 """
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,9 @@ logger = logging.getLogger(__name__)
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
+_Prepared = tuple[Callable[[Path], None], dict[str, np.ndarray], dict[str, np.ndarray]]
+"""(write_model, sample_inputs, reference_outputs) for a PublishRequest."""
+
 
 def _load_keras(path: Path):
     import keras
@@ -35,7 +39,7 @@ def _load_keras(path: Path):
         ) from err
 
 
-def _keras_request(path: Path) -> tuple[object, dict, dict]:
+def _keras_request(path: Path) -> _Prepared:
     model = _load_keras(path)
     specs = keras_export.input_specs(model)
     inputs_spec = {
@@ -60,7 +64,7 @@ def _dtype_name(dtype: tf.DType) -> str:
     return types_pb2.DataType.Name(dtype.as_datatype_enum)
 
 
-def _saved_model_request(path: Path) -> tuple[object, dict, dict]:
+def _saved_model_request(path: Path) -> _Prepared:
     signature = signatures.serving_signature(path)
     try:
         loaded = tf.saved_model.load(str(path))

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from model_export import constants, datasets, keras_export, models
-from model_export.publish import PublishRequest, publish
+from model_export.publish import PublishRequest, choose_version, publish
+from model_export.warmup import check_warmup_count
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +47,6 @@ def train_and_publish(
     Raises:
         ExportError: On bad input; nothing is published then.
     """
-    from model_export.publish import choose_version
-    from model_export.warmup import check_warmup_count
-
     check_warmup_count(warmup_records)
     choose_version(Path(base_path), version)  # fail before spending time training
     data = datasets.load_dataset(dataset)
