@@ -1,0 +1,34 @@
+"""Defaults of the TF Serving stand-in, taken from tensorflow_model_server.
+
+Typical usage example:
+
+    from tfserving_standin import constants
+    port = constants.DEFAULT_GRPC_PORT
+"""
+
+import os
+
+DEFAULT_GRPC_PORT = 8500
+DEFAULT_REST_PORT = 0  # REST is off unless --rest_api_port is given, as upstream.
+DEFAULT_MODEL_NAME = "default"
+DEFAULT_REST_TIMEOUT_MS = 30000
+DEFAULT_THREADS = 4 * (os.cpu_count() or 1)
+DEFAULT_MAX_NUM_LOAD_RETRIES = 5
+DEFAULT_LOAD_RETRY_INTERVAL_MICROS = 60 * 1000 * 1000
+DEFAULT_FILE_SYSTEM_POLL_WAIT_SECONDS = 1
+DEFAULT_SAVED_MODEL_TAGS = "serve"
+DEFAULT_PROMETHEUS_PATH = "/monitoring/prometheus/metrics"
+DEFAULT_SIGNATURE = "serving_default"
+TENSORFLOW_PLATFORM = "tensorflow"
+
+WARMUP_DIR = "assets.extra"
+WARMUP_FILE = "tf_serving_warmup_requests"
+MAX_WARMUP_RECORDS = 1000
+
+PREDICT_METHOD_NAME = "tensorflow/serving/predict"
+CLASSIFY_METHOD_NAME = "tensorflow/serving/classify"
+REGRESS_METHOD_NAME = "tensorflow/serving/regress"
+
+GRPC_ERROR_MESSAGE_LIMIT = 1024
+SHUTDOWN_GRACE_SECONDS = 5.0
+STANDIN_BANNER = "TF Serving STAND-IN (not TensorFlow Serving)"
