@@ -274,6 +274,13 @@ def publish(request: PublishRequest) -> Path:
         )
     version = choose_version(base_path, request.version)
     base_path.mkdir(parents=True, exist_ok=True)
+    stale = sorted(p.name for p in base_path.glob(f"{constants.STAGING_PREFIX}*"))
+    if stale:
+        logger.warning(
+            "staging directories %s remain from an interrupted or concurrent "
+            "export; TF Serving ignores them, delete them once no export runs",
+            stale,
+        )
     staging = base_path / f"{constants.STAGING_PREFIX}{uuid.uuid4().hex}"
     try:
         request.write_model(staging)

@@ -173,3 +173,13 @@ def test_staging_dir_name_is_not_numeric(tmp_path, monkeypatch):
     assert staging.startswith(constants.STAGING_PREFIX)
     assert not staging.isdigit()
     assert target == "1"
+
+
+def test_leftover_staging_dir_is_reported_and_left_alone(tmp_path, caplog):
+    base = tmp_path / "tiny"
+    leftover = base / f"{constants.STAGING_PREFIX}killed"
+    leftover.mkdir(parents=True)
+    with caplog.at_level("WARNING", logger="model_export.publish"):
+        publish.publish(helpers.tiny_request(base))
+    assert f"{constants.STAGING_PREFIX}killed" in caplog.text
+    assert helpers.all_entries(base) == [leftover.name, "1"]
