@@ -249,10 +249,16 @@ class SmokeRun:
         self._record("rest.predict.columnar", "rest", self._rest_predict_columnar)
         self._record("grpc.predict", "grpc", self._grpc_predict)
         self._record("parity.rest_grpc", None, self._parity)
-        self._record("rest.error.unknown_model", "rest", self._rest_unknown_model)
-        self._record("grpc.error.unknown_model", "grpc", self._grpc_unknown_model)
-        self._record("rest.error.wrong_shape", "rest", self._rest_wrong_shape)
-        self._record("grpc.error.wrong_shape", "grpc", self._grpc_wrong_shape)
+        served = any(
+            r.status == PASS for r in self.results if r.name.endswith(".status")
+        )
+        for name, protocol, check in (
+            ("rest.error.unknown_model", "rest", self._rest_unknown_model),
+            ("grpc.error.unknown_model", "grpc", self._grpc_unknown_model),
+            ("rest.error.wrong_shape", "rest", self._rest_wrong_shape),
+            ("grpc.error.wrong_shape", "grpc", self._grpc_wrong_shape),
+        ):
+            self._record(name, protocol, check if served else self._not_served)
         self._record("rest.metrics", "rest", self._metrics)
         return self.results
 
@@ -486,6 +492,12 @@ class SmokeRun:
         diff = compare.max_abs_diff(self.grpc_outputs, self.rest_outputs)
         return f"REST and gRPC agree (max |diff| {diff or 0:.2g})"
 
+    @staticmethod
+    def _not_served() -> str:
+        raise CheckSkipped(
+            "the model is not served (see *.status): error paths skipped"
+        )
+
     def _missing_model(self) -> str:
         return f"{self.config.model}-smoke-missing"
 
@@ -523,26 +535,10 @@ class SmokeRun:
         request = self._predict_request(tensors, model=self._missing_model())
         return self._grpc_expect_error(request, "NOT_FOUND")
 
-    def _wrong_shape(self) -> tuple[payloads.InputTensor, list[payloads.InputTensor]]:
-        sig = self.served or self.export_signature
-        if sig is None:
-            raise CheckSkipped("signature unknown")
-        wrong = payloads.wrong_shape_tensor(sig)
-        if wrong is None:
-            raise CheckSkipped("first input has unknown rank: every shape is valid")
-        others = [
-            t
-            for t in (self.sample.tensors.values() if self.sample else [])
-            if t.name != wrong.name
-        ]
-        return wrong, [wrong, *others]
-
     def _rest_wrong_shape(self) -> str:
         rest = self.config.rest
-        wrong, tensors = self._wrong_shape()
-        body = payloads.columnar_body(
-            payloads.SampleTensors({t.name: t for t in tensors}, True),
-            self.config.bundle.signature_name,
+        body = payloads.ragged_row_body(
+            self._need_sample(), self.config.bundle.signature_name
         )
         path = rest.model_path(self.config.model, **self._target()) + ":predict"
         reply = rest.post(path, body)
@@ -552,17 +548,26 @@ class SmokeRun:
             or "error" not in reply.body
         ):
             raise CheckFailed(
-                f"{wrong.note}: expected HTTP 400 with an 'error' body, got "
-                f"{reply.status}: {reply.text[:200]}"
+                "instances of different shapes: expected HTTP 400 with an 'error' "
+                f"body, got {reply.status}: {reply.text[:200]}"
             )
-        return f"400 for {wrong.note}"
+        return f"400 for instances of different shapes: {reply.error_text()[:200]}"
 
     def _grpc_wrong_shape(self) -> str:
-        wrong, tensors = self._wrong_shape()
-        detail = self._grpc_expect_error(
-            self._predict_request(tensors), "INVALID_ARGUMENT"
-        )
-        return f"{wrong.note}: {detail}"
+        from smoke_tests import tensors as tensor_protos
+
+        sample = self._need_sample()
+        tensor, rows = payloads.mismatched_tensor(sample)
+        request = self._predict_request(list(sample.tensors.values()))
+        proto = request.inputs[tensor.name]
+        if proto.tensor_shape.dim:
+            proto.tensor_shape.dim[0].size = rows
+        else:
+            proto.CopyFrom(tensor_protos.to_proto(tensor.values, tensor.dtype))
+            proto.tensor_shape.dim.add().size = rows
+        shape = [d.size for d in proto.tensor_shape.dim]
+        detail = self._grpc_expect_error(request, "INVALID_ARGUMENT")
+        return f"shape {shape} declared for {rows - 1} rows of values: {detail}"
 
     def _metrics(self) -> str:
         path = self.config.metrics_path

@@ -44,7 +44,8 @@ HINTS: tuple[Hint, ...] = (
     ),
     Hint(
         "dtype",
-        r"not of expected type|Expects arg\[\d+\] to be \w+ but \w+ is provided",
+        r"not of expected type|Expects arg\[\d+\] to be \w+ but \w+ is provided|"
+        r"Type mismatch: actual \w+ vs\. expect \w+",
         "The request sends values of another dtype than the signature declares. "
         "Read GET /v1/models/<m>/metadata and send that dtype (numbers for "
         'DT_FLOAT, {"b64": ...} for DT_STRING).',
@@ -52,7 +53,8 @@ HINTS: tuple[Hint, ...] = (
     Hint(
         "input-name",
         r"does not have named input|Missing named input|Missing but required|"
-        r"Sent extra|input size does not match signature|inputs names differ",
+        r"Sent extra|input size does not match signature|inputs names differ|"
+        r"Signature input alias: .* not found in request",
         "The request's input names differ from the signature's. Use the input "
         "aliases shown by GET /v1/models/<m>/metadata (e.g. saved_model_cli show "
         "--tag_set serve --signature_def serving_default).",

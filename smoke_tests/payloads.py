@@ -246,21 +246,30 @@ def parse_outputs(body: dict[str, Any], output_names: list[str]) -> dict[str, An
     return {_sole_output(output_names): _as_array(outputs)}
 
 
-def wrong_shape_tensor(signature: Signature) -> InputTensor | None:
-    """Returns a one-row tensor whose rank differs from the first input's rank.
+def ragged_row_body(sample: SampleTensors, signature_name: str) -> dict[str, Any]:
+    """Returns a row body whose second instance has another shape than the first.
 
-    Returns None when the first input has an unknown rank (any shape is valid).
+    The server rejects it while decoding JSON (HTTP 400), before any kernel runs:
+    a wrong-rank tensor that reaches the model can abort the process in some
+    TensorFlow builds (observed: oneDNN Conv2D CHECK failure), which a smoke
+    test must never do to a production server.
     """
-    if not signature.inputs:
-        return None
-    name, spec = sorted(signature.inputs.items())[0]
-    if spec.shape is None:
-        return None
-    shape = (1, 3, 3) if len(spec.shape) == 2 else (1, 3)
-    if spec.dtype == "DT_STRING":
-        values = np.full(shape, b"x", dtype=object)
+    body = row_body(sample, signature_name)
+    first = body["instances"][0]
+    if sample.named:
+        name = next(iter(sample.tensors))
+        body["instances"] = [first, {**first, name: [first[name]]}]
     else:
-        values = np.zeros(shape, dtype=numpy_dtype(spec.dtype))
-    return InputTensor(
-        name, values, spec.dtype, f"shape {shape}, expected {spec.shape}"
-    )
+        body["instances"] = [first, [first]]
+    return body
+
+
+def mismatched_tensor(sample: SampleTensors) -> tuple[InputTensor, int]:
+    """Returns the first input and a batch size that its values do not fill.
+
+    Declaring one more row than the content holds makes the server fail to parse
+    the TensorProto (INVALID_ARGUMENT) before running the model.
+    """
+    tensor = next(iter(sample.tensors.values()))
+    rows = int(tensor.values.shape[0]) if tensor.values.ndim else 1
+    return tensor, rows + 1

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from smoke_tests.checks import FAIL, PASS, CheckResult
+from smoke_tests.hints import Hint
 
 _STYLES = {PASS: "green", FAIL: "bold red", "skip": "yellow"}
 
@@ -48,9 +49,8 @@ def print_table(results: list[CheckResult], console: Console) -> None:
             end_section=False,
         )
     console.print(table)
-    for result in results:
-        for hint in result.hints:
-            console.print(f"[bold]hint[/bold] ({result.name}, {hint.key}): {hint.fix}")
+    for hint, names in grouped_hints(results):
+        console.print(f"[bold]hint[/bold] {hint.key} ({', '.join(names)}): {hint.fix}")
     counts = summary(results)
     verdict = "FAILED" if counts["failed"] else "PASSED"
     console.print(
@@ -58,6 +58,15 @@ def print_table(results: list[CheckResult], console: Console) -> None:
         f"{counts['skipped']} skipped"
         + (f", {counts['non_gating']} non-gating" if counts["non_gating"] else "")
     )
+
+
+def grouped_hints(results: list[CheckResult]) -> list[tuple[Hint, list[str]]]:
+    """Returns each hint once, with the checks whose failure it explains."""
+    groups: dict[str, tuple[Hint, list[str]]] = {}
+    for result in results:
+        for hint in result.hints:
+            groups.setdefault(hint.key, (hint, []))[1].append(result.name)
+    return list(groups.values())
 
 
 def summary(results: list[CheckResult]) -> dict[str, int]:

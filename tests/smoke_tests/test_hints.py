@@ -20,6 +20,11 @@ from smoke_tests import hints
         ),
         ("Expects arg[0] to be float but string is provided", "dtype"),
         ("JSON object: does not have named input: img", "input-name"),
+        (
+            "Signature input alias: image(feed name: x:0) not found in request",
+            "input-name",
+        ),
+        ("Type mismatch: actual string vs. expect float", "dtype"),
         ("Missing named input: image in 'inputs' object.", "input-name"),
         (
             "input size does not match signature: 1!=1 ... Sent extra: {img}",

@@ -115,17 +115,25 @@ def test_missing_predictions_is_an_error():
         payloads.parse_predictions({"error": "x"}, ["y"])
 
 
-@pytest.mark.parametrize(
-    ("shape", "wrong"),
-    [((-1, 28, 28, 1), (1, 3)), ((-1, 2), (1, 3, 3)), ((-1,), (1, 3))],
-)
-def test_wrong_shape_tensor_changes_the_rank(shape, wrong):
-    sig = Signature("s", {"x": TensorSpec("DT_FLOAT", shape)}, {})
-    tensor = payloads.wrong_shape_tensor(sig)
-    assert tensor.values.shape == wrong
-    assert tensor.values.dtype == np.float32
+def test_ragged_row_body_gives_the_second_instance_another_rank():
+    sample = payloads.sample_tensors({"instances": [[1.0, 2.0], [3.0, 4.0]]}, FLOAT_SIG)
+    body = payloads.ragged_row_body(sample, "s")
+    assert body["instances"] == [[1.0, 2.0], [[1.0, 2.0]]]
+    assert np.shape(body["instances"][0]) != np.shape(body["instances"][1])
 
 
-def test_wrong_shape_is_skipped_for_unknown_rank():
-    sig = Signature("s", {"x": TensorSpec("DT_FLOAT", None)}, {})
-    assert payloads.wrong_shape_tensor(sig) is None
+def test_ragged_row_body_changes_only_the_first_named_input():
+    sig = Signature(
+        "s",
+        {"a": TensorSpec("DT_FLOAT", (-1,)), "b": TensorSpec("DT_FLOAT", (-1,))},
+        {},
+    )
+    sample = payloads.sample_tensors({"instances": [{"a": 1.0, "b": 2.0}]}, sig)
+    body = payloads.ragged_row_body(sample, "s")
+    assert body["instances"] == [{"a": 1.0, "b": 2.0}, {"a": [1.0], "b": 2.0}]
+
+
+def test_mismatched_tensor_declares_one_row_more_than_the_values():
+    sample = payloads.sample_tensors({"instances": [[1.0, 2.0], [3.0, 4.0]]}, FLOAT_SIG)
+    tensor, rows = payloads.mismatched_tensor(sample)
+    assert tensor.name == "x" and rows == 3

@@ -51,5 +51,18 @@ def test_table_shows_every_check_and_a_hint_line_per_known_error():
     for name in ("grpc.status", "rest.status", "versions.failed", "rest.metrics"):
         assert name in text
     assert "FAIL (non-gating)" in text
-    assert "hint (rest.status, servable-not-found)" in text
+    assert "hint servable-not-found (rest.status)" in text
     assert "FAILED: 1 passed, 1 failed, 1 skipped, 1 non-gating" in text
+
+
+def test_a_hint_shared_by_several_checks_is_printed_once():
+    results = []
+    for name in ("rest.status", "grpc.status"):
+        result = CheckResult(name, "fail", "Servable not found for request")
+        result.hints = hints.find(result.detail)
+        results.append(result)
+    buffer = io.StringIO()
+    report.print_table(results, Console(file=buffer, width=200, color_system=None))
+    text = buffer.getvalue()
+    assert text.count("hint servable-not-found") == 1
+    assert "(rest.status, grpc.status)" in text
