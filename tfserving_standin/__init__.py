@@ -11,4 +11,10 @@ Typical usage example:
         --model_name=fashion_mnist --model_base_path=/models/fashion_mnist
 """
 
+import os
+
+# TF Serving's standard CPU build does not use oneDNN kernels; with them a wrong-rank
+# input can abort the process (CHECK failure) instead of returning an error.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
 STANDIN_VERSION = "0.1.0"

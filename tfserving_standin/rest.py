@@ -175,7 +175,7 @@ def build_app(
         path = request.raw_path.split("?", 1)[0]
         if prometheus.enabled and path == prometheus.path:
             return web.Response(
-                text=metrics.REGISTRY.prometheus_page(),
+                body=metrics.REGISTRY.prometheus_page().encode(),
                 headers={"Content-Type": "text/plain"},
             )
         if not _V1_RE.fullmatch(path):
@@ -213,7 +213,9 @@ def build_app(
                 model_name, api, "REST", int((time.perf_counter() - started) * 1e6)
             )
         metrics.REGISTRY.record_request(model_name, status.name)
-        return web.Response(status=http_status(status), text=output, headers=headers)
+        return web.Response(
+            status=http_status(status), body=output.encode(), headers=headers
+        )
 
     app = web.Application(client_max_size=1 << 31)
     app.router.add_route("*", "/{tail:.*}", dispatch)
