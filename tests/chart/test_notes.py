@@ -1,0 +1,51 @@
+"""NOTES.txt prints numbered port-forward and curl steps.
+
+`helm template` never renders NOTES.txt, so the test renders a copy of the chart
+with one extra template that includes it.
+
+Typical usage example:
+
+    .venv/bin/python -m pytest tests/chart/test_notes.py -q
+"""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from tests.chart.helpers import CHART_DIR, HELM, versions_env
+
+
+def render_notes(tmp_path: Path, *set_args: str) -> str:
+    chart = tmp_path / "tf-serving"
+    shutil.copytree(CHART_DIR, chart)
+    (chart / "templates" / "zz-notes.yaml").write_text(
+        'notes: {{ include "tf-serving/templates/NOTES.txt" . | toJson }}\n'
+    )
+    cmd = [str(HELM), "template", "demo", str(chart), "--namespace", "serving"]
+    cmd += ["--kube-version", versions_env()["KUBE_VERSION_NEWEST"]]
+    cmd += ["--show-only", "templates/zz-notes.yaml"]
+    for arg in set_args:
+        cmd += ["--set", arg]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60)
+    return yaml.safe_load(result.stdout)["notes"]
+
+
+def test_notes_number_the_port_forward_and_curl_steps(tmp_path: Path):
+    notes = render_notes(tmp_path)
+    steps = [int(n) for n in re.findall(r"^(\d+)\. ", notes, flags=re.M)]
+    assert steps == list(range(1, len(steps) + 1)) and len(steps) >= 3
+    forward = (
+        "kubectl --namespace serving port-forward service/demo-tf-serving 8501:8501"
+    )
+    assert forward in notes
+    assert "curl -s http://127.0.0.1:8501/v1/models/fashion_mnist\n" in notes
+    assert "helm test demo --namespace serving --logs" in notes
+    assert "-c check-model-layout" in notes
+
+
+def test_notes_follow_the_model_name_and_service_port(tmp_path: Path):
+    notes = render_notes(tmp_path, "model.name=resnet", "service.httpPort=9001")
+    assert "curl -s http://127.0.0.1:9001/v1/models/resnet\n" in notes
