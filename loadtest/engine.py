@@ -15,6 +15,7 @@ Typical usage example:
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from dataclasses import dataclass
@@ -198,6 +199,11 @@ class _Worker:
             late_after = window_end + int(cfg.on_time_allowance_s * 1e9)
         rec = Recorder(measure_ns, int(round(cfg.duration_s)), late_after)
         cpu0, wall0 = time.process_time(), time.perf_counter()
+        # A full GC pass stalls the loop for milliseconds; collect now, then only
+        # by reference counting during the run.
+        gc.collect()
+        gc.freeze()
+        gc.disable()
         await asyncio.sleep((t0 - time.perf_counter_ns()) / 1e9)
         try:
             if cfg.closed_loop:
@@ -205,6 +211,8 @@ class _Worker:
             else:
                 await self.open_loop(client, rec, t0, measure_ns)
         finally:
+            gc.enable()
+            gc.unfreeze()
             await client.close()
         result = rec.to_result()
         result.update(
