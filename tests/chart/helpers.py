@@ -41,17 +41,18 @@ def versions_env() -> dict[str, str]:
 
 
 @functools.cache
-def _render_text(values_json: str, files: tuple[str, ...], kube_version: str) -> str:
-    cmd = [
-        str(HELM),
-        "template",
-        RELEASE,
-        str(CHART_DIR),
-        "--kube-version",
-        kube_version,
-    ]
+def _render_text(
+    values_json: str,
+    files: tuple[str, ...],
+    kube_version: str,
+    set_args: tuple[str, ...],
+) -> str:
+    cmd = [str(HELM), "template", RELEASE, str(CHART_DIR)]
+    cmd += ["--kube-version", kube_version]
     for path in files:
         cmd += ["-f", path]
+    for arg in set_args:
+        cmd += ["--set", arg]
     values = json.loads(values_json)
     if values:
         cmd += ["-f", "-"]
@@ -72,6 +73,7 @@ def render(
     values: dict[str, Any] | None = None,
     scenario: Path | None = None,
     kube_version: str | None = None,
+    set_args: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     """Render the chart and return the parsed, non-empty documents.
 
@@ -79,6 +81,7 @@ def render(
         values: Values layered on top (as with ``-f``), after the scenario file.
         scenario: A ci/ values file applied first.
         kube_version: Target Kubernetes version; defaults to the newest supported.
+        set_args: ``--set`` arguments (helm applies them after every values file).
 
     Returns:
         The rendered objects.
@@ -88,7 +91,9 @@ def render(
     """
     files = (str(scenario),) if scenario else ()
     version = kube_version or versions_env()["KUBE_VERSION_NEWEST"]
-    text = _render_text(json.dumps(values or {}, sort_keys=True), files, version)
+    text = _render_text(
+        json.dumps(values or {}, sort_keys=True), files, version, set_args
+    )
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 

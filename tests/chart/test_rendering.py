@@ -421,3 +421,29 @@ def test_network_policy_admits_only_the_serving_ports():
     assert policy["spec"]["podSelector"]["matchLabels"] == {
         "app.kubernetes.io/instance": "tf-serving"
     }
+
+
+def test_service_monitor_scrapes_the_metrics_path_on_the_http_port_once():
+    docs = render(scenario=CI_DIR / "05-batching-monitoring-values.yaml")
+    monitor = one(docs, "ServiceMonitor")
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] == "http"
+    assert endpoint["path"] == "/monitoring/prometheus/metrics"
+    assert monitor["metadata"]["labels"]["release"] == "prometheus"
+    selector = monitor["spec"]["selector"]
+    headless = render({"service": {"headless": {"enabled": True}}})
+    labels = {
+        s["metadata"]["name"]: s["metadata"]["labels"]
+        for s in objects(headless, "Service")
+    }
+    excluded = selector["matchExpressions"][0]["key"]
+    assert excluded in labels["tf-serving-headless"]
+    assert excluded not in labels["tf-serving"]
+    assert not objects(render(), "ServiceMonitor")
+
+
+def test_thread_flags_follow_a_cpu_limit_given_with_set():
+    """`helm template --set resources.limits.cpu=2` passes an integer, not a string."""
+    flags = server_flags(render(set_args=("resources.limits.cpu=2",)))
+    assert flags["tensorflow_intra_op_parallelism"] == "2"
+    assert flags["rest_api_num_threads"] == "8"
