@@ -5,7 +5,7 @@
 # is re-serialised with indented sequences so the file passes yamllint.
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-# shellcheck source=versions.env
+# shellcheck source-path=SCRIPTDIR source=versions.env
 source "${REPO_ROOT}/hack/versions.env"
 readonly HELM="${HELM:-${REPO_ROOT}/bin/helm}"
 readonly PYTHON="${PYTHON:-${REPO_ROOT}/.venv/bin/python}"

@@ -10,7 +10,7 @@
 # Usage: hack/verify-chart.sh [all|lint|template|kubeconform|checkov] [ci/NN-x-values.yaml...]
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-# shellcheck source=versions.env
+# shellcheck source-path=SCRIPTDIR source=versions.env
 source "${REPO_ROOT}/hack/versions.env"
 readonly CHART_DIR="${REPO_ROOT}/charts/tf-serving"
 readonly OUT_DIR="${REPO_ROOT}/out/chart"
