@@ -448,7 +448,7 @@ class SmokeRun:
             request.model_spec,
             model or self.config.model,
             signature_name=self.config.bundle.signature_name,
-            **self._target(),
+            **(self._target() if model is None else {}),
         )
         for item in tensors:
             request.inputs[item.name].CopyFrom(

@@ -58,9 +58,15 @@ def _stop(process: subprocess.Popen) -> None:
 
 @contextlib.contextmanager
 def run_standin(
-    base_path: Path, workdir: Path, extra_flags: list[str] | None = None
+    base_path: Path,
+    workdir: Path,
+    extra_flags: list[str] | None = None,
+    single_model: bool = True,
 ) -> Iterator[Standin]:
-    """Starts the stand-in for ``base_path`` and yields once the model answers."""
+    """Starts the stand-in for ``base_path`` and yields once the model answers.
+
+    With ``single_model=False`` the caller passes ``--model_config_file``.
+    """
     grpc_port, rest_port = _free_port(), _free_port()
     monitoring = workdir / "monitoring.config"
     monitoring.write_text(
@@ -73,8 +79,7 @@ def run_standin(
         "tfserving_standin",
         f"--port={grpc_port}",
         f"--rest_api_port={rest_port}",
-        f"--model_name={MODEL}",
-        f"--model_base_path={base_path}",
+        *([f"--model_name={MODEL}", f"--model_base_path={base_path}"] * single_model),
         f"--monitoring_config_file={monitoring}",
         "--file_system_poll_wait_seconds=1",
         *(extra_flags or []),

@@ -237,3 +237,44 @@ def test_standin_broken_new_version_is_reported_beside_the_serving_one(
             sample=sample,
         )
         assert code == 1
+
+
+def test_standin_labels_are_checked_and_predictions_follow_them(model_copy, tmp_path):
+    shutil.copytree(model_copy / "1", model_copy / "2")
+    config = tmp_path / "models.config"
+    config.write_text(
+        "model_config_list {\n  config {\n"
+        f'    name: "{MODEL}"\n    base_path: "{model_copy}"\n'
+        '    model_platform: "tensorflow"\n'
+        "    model_version_policy { specific { versions: 1 versions: 2 } }\n"
+        '    version_labels { key: "stable" value: 1 }\n'
+        '    version_labels { key: "canary" value: 2 }\n'
+        "  }\n}\n"
+    )
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    flags = [
+        f"--model_config_file={config}",
+        "--allow_version_labels_for_unavailable_models=true",
+    ]
+    with run_standin(model_copy, workdir, flags, single_model=False) as server:
+        code, report = _run(
+            server,
+            tmp_path,
+            "--expect-versions", "1,2",
+            "--expect-label", "stable=1",
+            "--expect-label", "canary=2",
+            "--label", "canary",
+        )  # fmt: skip
+        checks = _by_name(report)
+        assert code == 0, {
+            n: c["detail"] for n, c in checks.items() if c["status"] == "fail"
+        }
+        assert checks["rest.labels"]["detail"] == "canary=v2, stable=v1"
+        assert checks["grpc.labels"]["status"] == "pass"
+        assert checks["grpc.predict"]["detail"].startswith("v2:")
+        code, report = _run(server, tmp_path, "--expect-label", "stable=2")
+        checks = _by_name(report)
+        assert code == 1
+        assert checks["rest.labels"]["detail"] == "stable -> v1, expected v2"
+        assert checks["grpc.labels"]["status"] == "fail"
