@@ -69,3 +69,9 @@ def test_values_yaml_links_its_schema_and_documents_keys_with_helm_docs_comments
     schema = yaml.safe_load((CHART_DIR / "values.schema.json").read_text())
     assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
     assert set(yaml.safe_load(text)) <= set(schema["properties"])
+
+
+def test_chart_readme_describes_every_ci_scenario():
+    readme = (CHART_DIR / "README.md").read_text()
+    for scenario in CI_DIR.glob("*-values.yaml"):
+        assert f"`{scenario.name}`" in readme, scenario.name
