@@ -10,6 +10,8 @@ Typical usage example:
 """
 
 import json
+import os
+import shutil
 import socket
 import subprocess
 import time
@@ -67,21 +69,38 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def standin_container(fashion_mnist_base_path: Path) -> Iterator[dict]:
+def readable_models(
+    fashion_mnist_base_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A world-readable copy of the fixture: pytest's temp dirs are mode 0700 and
+    the container runs as uid 1000."""
+    models = tmp_path_factory.mktemp("standin-image-models")
+    shutil.copytree(fashion_mnist_base_path, models / "fashion_mnist")
+    for path in [models, *models.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return models
+
+
+@pytest.fixture(scope="module")
+def standin_container(readable_models: Path) -> Iterator[dict]:
     """The stand-in image serving the fixture model; removed afterwards."""
     name = f"tfs-standin-test-{uuid.uuid4().hex[:8]}"
     rest, grpc = free_port(), free_port()
     started = docker(
         "run", "--detach", "--name", name,
         "--publish", f"127.0.0.1:{rest}:8501", "--publish", f"127.0.0.1:{grpc}:8500",
-        "--volume", f"{fashion_mnist_base_path.parent}:/models:ro",
+        "--volume", f"{readable_models}:/models:ro",
         IMAGE,
         "--port=8500", "--rest_api_port=8501",
         "--model_name=fashion_mnist", "--model_base_path=/models/fashion_mnist",
     )  # fmt: skip
     assert started.returncode == 0, started.stderr
     try:
-        yield {"name": name, "rest": rest, "base_path": fashion_mnist_base_path}
+        yield {
+            "name": name,
+            "rest": rest,
+            "base_path": readable_models / "fashion_mnist",
+        }
     finally:
         logs = docker("logs", "--tail", "50", name)
         print(logs.stdout, logs.stderr)
