@@ -18,22 +18,18 @@ import pytest
 import requests
 
 from smoke_tests import cli
-from tests.smoke_tests.conftest import METRICS_PATH, MODEL, REPO_ROOT, run_standin
+from tests.standin_fixtures import FASHION_MNIST as MODEL
+from tests.standin_fixtures import METRICS_PATH, REPO_ROOT
 
 pytestmark = [pytest.mark.standin, pytest.mark.slow]
 
 
-def _run(
-    server, tmp_path: Path, *extra: str, sample: Path | None = None
-) -> tuple[int, dict]:
+def _run(server, source: Path, tmp_path: Path, *extra: str) -> tuple[int, dict]:
+    """Runs the CLI in-process; ``source`` is a base path or an assets.extra dir."""
     out = tmp_path / f"report-{time.monotonic_ns()}.json"
-    source = (
-        ["--sample-dir", str(sample)]
-        if sample
-        else ["--base-path", str(server.base_path)]
-    )
+    flag = "--sample-dir" if source.name == "assets.extra" else "--base-path"
     argv = [
-        *source,
+        flag, str(source),
         "--rest-url", server.rest_url,
         "--grpc-target", server.grpc_target,
         "--timeout", "20",
@@ -52,20 +48,21 @@ def _hint_keys(check: dict) -> list[str]:
     return [h["key"] for h in check["hints"]]
 
 
-def _edited_sample(server, tmp_path: Path, edit) -> Path:
+def _edited_sample(base_path: Path, tmp_path: Path, edit) -> Path:
     """Copies version 1's assets.extra and rewrites sample_request.json."""
     target = tmp_path / "sample" / "1" / "assets.extra"
-    shutil.copytree(server.base_path / "1" / "assets.extra", target)
+    shutil.copytree(base_path / "1" / "assets.extra", target)
     path = target / "sample_request.json"
     path.write_text(json.dumps(edit(json.loads(path.read_text()))))
     return target
 
 
 def test_standin_good_deployment_passes_over_rest_and_grpc(
-    standin_server, tmp_path, capsys
+    standin_fashion_mnist, fashion_mnist_base_path, tmp_path, capsys
 ):
     code, report = _run(
-        standin_server,
+        standin_fashion_mnist,
+        fashion_mnist_base_path,
         tmp_path,
         "--expect-versions",
         "1",
@@ -100,9 +97,15 @@ def test_standin_good_deployment_passes_over_rest_and_grpc(
 
 
 def test_standin_wrong_model_name_fails_with_the_servable_hint(
-    standin_server, tmp_path
+    standin_fashion_mnist, fashion_mnist_base_path, tmp_path
 ):
-    code, report = _run(standin_server, tmp_path, "--model", "no_such_model")
+    code, report = _run(
+        standin_fashion_mnist,
+        fashion_mnist_base_path,
+        tmp_path,
+        "--model",
+        "no_such_model",
+    )
     checks = _by_name(report)
     assert code == 1
     assert checks["rest.status"]["status"] == "fail"
@@ -111,13 +114,15 @@ def test_standin_wrong_model_name_fails_with_the_servable_hint(
     assert "servable-not-found" in _hint_keys(checks["grpc.predict"])
 
 
-def test_standin_wrong_input_name_fails_with_the_input_hint(standin_server, tmp_path):
+def test_standin_wrong_input_name_fails_with_the_input_hint(
+    standin_fashion_mnist, fashion_mnist_base_path, tmp_path
+):
     sample = _edited_sample(
-        standin_server,
+        fashion_mnist_base_path,
         tmp_path,
         lambda s: {**s, "instances": [{"img": row} for row in s["instances"]]},
     )
-    code, report = _run(standin_server, tmp_path, sample=sample)
+    code, report = _run(standin_fashion_mnist, sample, tmp_path)
     checks = _by_name(report)
     assert code == 1
     for name in ("rest.predict.row", "rest.predict.columnar", "grpc.predict"):
@@ -126,15 +131,17 @@ def test_standin_wrong_input_name_fails_with_the_input_hint(standin_server, tmp_
     assert "does not have named input" in checks["rest.predict.row"]["detail"]
 
 
-def test_standin_wrong_dtype_fails_with_the_dtype_hint(standin_server, tmp_path):
+def test_standin_wrong_dtype_fails_with_the_dtype_hint(
+    standin_fashion_mnist, fashion_mnist_base_path, tmp_path
+):
     def to_strings(sample):
         def convert(value):
             return [convert(v) for v in value] if isinstance(value, list) else "x"
 
         return {**sample, "instances": convert(sample["instances"])}
 
-    sample = _edited_sample(standin_server, tmp_path, to_strings)
-    code, report = _run(standin_server, tmp_path, sample=sample)
+    sample = _edited_sample(fashion_mnist_base_path, tmp_path, to_strings)
+    code, report = _run(standin_fashion_mnist, sample, tmp_path)
     checks = _by_name(report)
     assert code == 1
     for name in ("rest.predict.row", "grpc.predict"):
@@ -143,15 +150,25 @@ def test_standin_wrong_dtype_fails_with_the_dtype_hint(standin_server, tmp_path)
     assert "not of expected type" in checks["rest.predict.row"]["detail"]
 
 
-def test_standin_missing_expected_version_fails(standin_server, tmp_path):
-    code, report = _run(standin_server, tmp_path, "--expect-versions", "1,2")
+def test_standin_missing_expected_version_fails(
+    standin_fashion_mnist, fashion_mnist_base_path, tmp_path
+):
+    code, report = _run(
+        standin_fashion_mnist,
+        fashion_mnist_base_path,
+        tmp_path,
+        "--expect-versions",
+        "1,2",
+    )
     checks = _by_name(report)
     assert code == 1
     assert checks["rest.status"]["status"] == "fail"
     assert "[2]" in checks["rest.status"]["detail"]
 
 
-def test_standin_rest_only_runs_without_grpc_or_tensorflow(standin_server, tmp_path):
+def test_standin_rest_only_runs_without_grpc_or_tensorflow(
+    standin_fashion_mnist, fashion_mnist_base_path, tmp_path
+):
     """Must-have 19: the REST path needs only requests and numpy."""
     out = tmp_path / "rest.json"
     code = (
@@ -159,8 +176,8 @@ def test_standin_rest_only_runs_without_grpc_or_tensorflow(standin_server, tmp_p
         "for name in ('grpc', 'tensorflow', 'tensorflow_serving', 'keras'):\n"
         "    sys.modules[name] = None\n"
         "from smoke_tests.cli import main\n"
-        f"rc = main(['--base-path', {str(standin_server.base_path)!r},\n"
-        f"           '--rest-url', {standin_server.rest_url!r},\n"
+        f"rc = main(['--base-path', {str(fashion_mnist_base_path)!r},\n"
+        f"           '--rest-url', {standin_fashion_mnist.rest_url!r},\n"
         f"           '--json', {str(out)!r}])\n"
         "heavy = ('tensorflow', 'grpc')\n"
         "loaded = [m for m in sys.modules if m.split('.')[0] in heavy]\n"
@@ -195,51 +212,44 @@ def test_standin_console_script_reports_usage_errors(tmp_path):
 
 
 def test_standin_broken_new_version_is_reported_beside_the_serving_one(
-    model_copy, tmp_path
+    standin_server_factory, model_copy, tmp_path
 ):
     """A v2 that fails to load leaves v1 serving: a visible, non-gating failure,
     gating only with --fail-on-version-errors."""
-    workdir = tmp_path / "run"
-    workdir.mkdir()
-    with run_standin(model_copy, workdir, ["--max_num_load_retries=0"]) as server:
-        broken = model_copy / "2"
-        shutil.copytree(model_copy / "1", tmp_path / "v2-staging")
-        (tmp_path / "v2-staging" / "saved_model.pb").write_bytes(b"not a saved model")
-        (tmp_path / "v2-staging").rename(broken)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            body = requests.get(
-                f"{server.rest_url}/v1/models/{MODEL}", timeout=5
-            ).json()
-            states = {s["version"]: s["state"] for s in body["model_version_status"]}
-            if states.get("2") == "END":
-                break
-            time.sleep(0.5)
-        else:
-            pytest.fail(
-                f"v2 never reached END: {body}\n{server.log.read_text()[-2000:]}"
-            )
-        sample = model_copy / "1" / "assets.extra"
-        code, report = _run(server, tmp_path, "--expect-versions", "1", sample=sample)
-        checks = _by_name(report)
-        assert checks["versions.failed"]["status"] == "fail"
-        assert checks["versions.failed"]["gating"] is False
-        assert "v2" in checks["versions.failed"]["detail"]
-        assert code == 0, {
-            n: c["detail"] for n, c in checks.items() if c["status"] == "fail"
-        }
-        code, _ = _run(
-            server,
-            tmp_path,
-            "--expect-versions",
-            "1",
-            "--fail-on-version-errors",
-            sample=sample,
-        )
-        assert code == 1
+    server = standin_server_factory(
+        model_copy, "--max_num_load_retries=0", "--file_system_poll_wait_seconds=1"
+    )
+    staging = tmp_path / "v2-staging"
+    shutil.copytree(model_copy / "1", staging)
+    (staging / "saved_model.pb").write_bytes(b"not a saved model")
+    staging.rename(model_copy / "2")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        body = requests.get(server.model_url, timeout=5).json()
+        states = {s["version"]: s["state"] for s in body["model_version_status"]}
+        if states.get("2") == "END":
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail(f"v2 never reached END: {body}\n{server.logs()[-2000:]}")
+    sample = model_copy / "1" / "assets.extra"
+    code, report = _run(server, sample, tmp_path, "--expect-versions", "1")
+    checks = _by_name(report)
+    assert checks["versions.failed"]["status"] == "fail"
+    assert checks["versions.failed"]["gating"] is False
+    assert "v2" in checks["versions.failed"]["detail"]
+    assert code == 0, {
+        n: c["detail"] for n, c in checks.items() if c["status"] == "fail"
+    }
+    code, _ = _run(
+        server, sample, tmp_path, "--expect-versions", "1", "--fail-on-version-errors"
+    )
+    assert code == 1
 
 
-def test_standin_labels_are_checked_and_predictions_follow_them(model_copy, tmp_path):
+def test_standin_labels_are_checked_and_predictions_follow_them(
+    standin_server_factory, model_copy, tmp_path
+):
     shutil.copytree(model_copy / "1", model_copy / "2")
     config = tmp_path / "models.config"
     config.write_text(
@@ -251,30 +261,30 @@ def test_standin_labels_are_checked_and_predictions_follow_them(model_copy, tmp_
         '    version_labels { key: "canary" value: 2 }\n'
         "  }\n}\n"
     )
-    workdir = tmp_path / "run"
-    workdir.mkdir()
-    flags = [
+    server = standin_server_factory(
+        None,
         f"--model_config_file={config}",
         "--allow_version_labels_for_unavailable_models=true",
-    ]
-    with run_standin(model_copy, workdir, flags, single_model=False) as server:
-        code, report = _run(
-            server,
-            tmp_path,
-            "--expect-versions", "1,2",
-            "--expect-label", "stable=1",
-            "--expect-label", "canary=2",
-            "--label", "canary",
-        )  # fmt: skip
-        checks = _by_name(report)
-        assert code == 0, {
-            n: c["detail"] for n, c in checks.items() if c["status"] == "fail"
-        }
-        assert checks["rest.labels"]["detail"] == "canary=v2, stable=v1"
-        assert checks["grpc.labels"]["status"] == "pass"
-        assert checks["grpc.predict"]["detail"].startswith("v2:")
-        code, report = _run(server, tmp_path, "--expect-label", "stable=2")
-        checks = _by_name(report)
-        assert code == 1
-        assert checks["rest.labels"]["detail"] == "stable -> v1, expected v2"
-        assert checks["grpc.labels"]["status"] == "fail"
+        model_name=MODEL,
+    )
+    code, report = _run(
+        server,
+        model_copy,
+        tmp_path,
+        "--expect-versions", "1,2",
+        "--expect-label", "stable=1",
+        "--expect-label", "canary=2",
+        "--label", "canary",
+    )  # fmt: skip
+    checks = _by_name(report)
+    assert code == 0, {
+        n: c["detail"] for n, c in checks.items() if c["status"] == "fail"
+    }
+    assert checks["rest.labels"]["detail"] == "canary=v2, stable=v1"
+    assert checks["grpc.labels"]["status"] == "pass"
+    assert checks["grpc.predict"]["detail"].startswith("v2:")
+    code, report = _run(server, model_copy, tmp_path, "--expect-label", "stable=2")
+    checks = _by_name(report)
+    assert code == 1
+    assert checks["rest.labels"]["detail"] == "stable -> v1, expected v2"
+    assert checks["grpc.labels"]["status"] == "fail"
