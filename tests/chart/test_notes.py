@@ -49,3 +49,20 @@ def test_notes_number_the_port_forward_and_curl_steps(tmp_path: Path):
 def test_notes_follow_the_model_name_and_service_port(tmp_path: Path):
     notes = render_notes(tmp_path, "model.name=resnet", "service.httpPort=9001")
     assert "curl -s http://127.0.0.1:9001/v1/models/resnet\n" in notes
+
+
+def test_notes_warn_when_memory_limit_cannot_hold_two_versions(tmp_path: Path):
+    size = "model.sizeBytes=800000000"
+    warned = render_notes(tmp_path / "a", size, "resources.limits.memory=1Gi")
+    assert warned.startswith("WARNING: resources.limits.memory (1Gi)")
+    assert "1600000000 bytes" in warned
+    roomy = render_notes(tmp_path / "b", size, "resources.limits.memory=2Gi")
+    assert "WARNING" not in roomy
+    immutable = render_notes(
+        tmp_path / "c",
+        size,
+        "resources.limits.memory=1Gi",
+        "server.fileSystemPollWaitSeconds=0",
+    )
+    assert "WARNING" not in immutable
+    assert "WARNING" not in render_notes(tmp_path / "d", "resources.limits.memory=1Gi")

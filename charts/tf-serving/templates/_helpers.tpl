@@ -131,7 +131,7 @@ All models as a JSON list, the primary model first, each validated. Keys default
 {{- end }}
 {{- end }}
 {{- $basePath := include "tf-serving.modelBasePath" (dict "model" $m "root" $) }}
-{{- $models = append $models (dict "name" $m.name "basePath" $basePath "platform" ($m.platform | default "tensorflow") "versionPolicy" $policy "latestVersions" $latest "specificVersions" $specific "versionLabels" $labels) }}
+{{- $models = append $models (dict "sizeBytes" (int64 ($m.sizeBytes | default 0)) "name" $m.name "basePath" $basePath "platform" ($m.platform | default "tensorflow") "versionPolicy" $policy "latestVersions" $latest "specificVersions" $specific "versionLabels" $labels) }}
 {{- end }}
 {{- toJson $models }}
 {{- end }}
@@ -233,5 +233,37 @@ emptyDir:
   {{- end }}
 {{- else }}
 {{- fail (printf "modelStorage.type: %q is not allowed; allowed values: persistentVolumeClaim, existingClaim, hostPath, emptyDir" $s.type) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Bytes in a Kubernetes memory quantity such as 512Mi, 2Gi, 1G or 1048576.
+*/}}
+{{- define "tf-serving.quantityBytes" -}}
+{{- $q := toString . }}
+{{- $number := regexFind "^[0-9.]+" $q }}
+{{- $unit := trimPrefix $number $q }}
+{{- $multipliers := dict "" 1 "k" 1000 "K" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 }}
+{{- if not (hasKey $multipliers $unit) }}
+{{- fail (printf "resources.limits.memory: cannot read %q; use a quantity such as 2Gi or 512Mi" $q) }}
+{{- end }}
+{{- mulf (float64 $number) (get $multipliers $unit) | int64 }}
+{{- end }}
+
+{{/*
+A warning line when the memory limit is below 2 x the models' total size while hot swaps are on
+(a new version loads before the old one unloads); empty otherwise.
+*/}}
+{{- define "tf-serving.memoryWarning" -}}
+{{- $total := 0 }}
+{{- range (include "tf-serving.models" . | fromJsonArray) }}
+{{- $total = add $total (int64 .sizeBytes) }}
+{{- end }}
+{{- $limits := (.Values.resources | default dict).limits | default dict }}
+{{- if and (gt (int64 $total) 0) $limits.memory (gt (int .Values.server.fileSystemPollWaitSeconds) 0) }}
+{{- $limit := include "tf-serving.quantityBytes" $limits.memory | int64 }}
+{{- if lt $limit (mul 2 $total) }}
+{{- printf "WARNING: resources.limits.memory (%v) is below 2 x the models' size (%d bytes). During a version swap the old and new versions are loaded together and the pod may be OOM-killed: raise the limit or set server.fileSystemPollWaitSeconds: 0." $limits.memory (mul 2 $total) }}
+{{- end }}
 {{- end }}
 {{- end }}
