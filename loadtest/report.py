@@ -373,10 +373,11 @@ def _plot(summary: dict, merged: Merged, rows: list[dict], out: Path) -> None:
             xs.append(1 / (1 - pct / 100))
             ys.append(item.value_iterated_to / 1000)
         ax.plot(xs, ys, label=name)
-    ax.set_xscale("log")
+    if ax.lines:
+        ax.set_xscale("log")
+        ax.legend()
     ax.set_xlabel("1/(1-percentile)  (10 = p90, 100 = p99, 1000 = p99.9)")
     ax.set_ylabel("ms")
-    ax.legend()
     ax.set_title("percentile spectrum")
     fig.tight_layout()
     fig.savefig(out / "percentiles.png", dpi=90)

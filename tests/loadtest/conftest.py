@@ -33,3 +33,9 @@ def make_loopback() -> Iterator:
     yield make
     for server in servers:
         server.stop()
+
+
+from tests.standin_fixtures import (  # noqa: E402, F401
+    standin_fashion_mnist,
+    standin_server_factory,
+)

@@ -222,7 +222,10 @@ def test_grpc_errors_are_counted_by_status_code(make_loopback, tmp_path):
         *RELAXED_GATES,
     )
     assert code == constants.EXIT_PASS
-    assert summary["errors_by_kind"] == {"grpc_UNAVAILABLE": 40}
+    # Every 5th request the server sees fails; warm-up and measured requests
+    # can interleave at the server, hence +-1.
+    assert list(summary["errors_by_kind"]) == ["grpc_UNAVAILABLE"]
+    assert abs(summary["errors_by_kind"]["grpc_UNAVAILABLE"] - 40) <= 1
 
 
 def test_impossible_rate_is_an_invalid_run_not_a_pass(loopback, tmp_path):

@@ -1,0 +1,54 @@
+"""A short load run against the TF Serving STAND-IN (not TensorFlow Serving).
+
+The stand-in runs the fashion-MNIST fixture model with real TensorFlow; these
+tests check the load tester end to end on a TF Serving-shaped API, nothing
+about TF Serving's own performance.
+"""
+
+import pytest
+
+from loadtest import constants
+from tests.loadtest.helpers import RELAXED_GATES, run_cli
+
+pytestmark = pytest.mark.standin
+
+
+@pytest.mark.parametrize(
+    "protocol", ["rest", "grpc"], ids=["standin-rest", "standin-grpc"]
+)
+def test_short_open_loop_run_against_the_standin(
+    standin_fashion_mnist, fashion_mnist_base_path, tmp_path, protocol
+):
+    server = standin_fashion_mnist
+    target = server.rest_url if protocol == "rest" else server.grpc_target
+    code, summary = run_cli(
+        tmp_path,
+        "--protocol",
+        protocol,
+        "--target",
+        target,
+        "--model-name",
+        server.model_name,
+        "--model-base-path",
+        str(fashion_mnist_base_path),
+        "--rate",
+        "20",
+        "--duration",
+        "2",
+        "--warmup",
+        "0.5",
+        "--max-error-rate",
+        "0",
+        "--max-p99-ms",
+        "5000",
+        "--metrics-url",
+        f"{server.rest_url}/monitoring/prometheus/metrics",
+        *RELAXED_GATES,
+    )
+    assert code == constants.EXIT_PASS, (summary["gates"], summary["errors_by_kind"])
+    counts = summary["counts"]
+    assert counts["ok"] == counts["scheduled"] == 40 and counts["errors"] == 0
+    expected_status = "200" if protocol == "rest" else "OK"
+    assert summary["statuses"] == {expected_status: 40}
+    server_view = summary["server_metrics"]["request_count_delta"]
+    assert server_view["total"] >= summary["server_metrics"]["client_sent_incl_warmup"]
