@@ -388,7 +388,8 @@ def test_pod_disruption_budget_is_rendered_only_when_enabled():
 
 def test_grpc_health_probe_is_used_only_when_asked_for():
     docs = render({"probes": {"grpcHealthCheck": True}})
-    assert server_container(docs)["livenessProbe"]["grpc"] == {"port": 8500}
+    probe = server_container(docs)["livenessProbe"]["grpc"]
+    assert probe == {"port": 8500, "service": "PredictionService"}
     assert server_flags(docs)["enable_grpc_healthcheck_service"] == "true"
 
 
