@@ -74,4 +74,7 @@ def test_values_yaml_links_its_schema_and_documents_keys_with_helm_docs_comments
 def test_chart_readme_describes_every_ci_scenario():
     readme = (CHART_DIR / "README.md").read_text()
     for scenario in CI_DIR.glob("*-values.yaml"):
-        assert f"`{scenario.name}`" in readme, scenario.name
+        assert f"`{scenario.name}`" in readme, (
+            f"{scenario.name}: add a row to the Scenarios table in "
+            "charts/tf-serving/README.md.gotmpl and run `make docs`"
+        )
