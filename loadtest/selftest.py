@@ -75,8 +75,13 @@ def find_ceiling(
     connections: int = 0,
     limits: Limits | None = None,
     on_step=None,
+    attempts: int = 2,
 ) -> tuple[float, list[dict]]:
-    """Ramp the rate; return (highest valid rate, per-step summaries)."""
+    """Ramp the rate; return (highest valid rate, per-step summaries).
+
+    A rate fails only when all ``attempts`` runs at it are INVALID or have
+    errors, so one scheduling hiccup on a shared machine does not end the ramp.
+    """
     limits = limits or Limits()
     rate = start_rate
     best = 0.0
@@ -85,11 +90,14 @@ def find_ceiling(
         cfg = step_config(
             protocol, server, rate, step_s, warmup_s, processes, connections
         )
-        summary = build_summary(cfg, merge_results(run_results(cfg)), limits)
-        valid = summary["verdict"] != "INVALID" and summary["counts"]["errors"] == 0
-        steps.append(summary)
-        if on_step:
-            on_step(protocol, rate, summary, valid)
+        for _ in range(attempts):
+            summary = build_summary(cfg, merge_results(run_results(cfg)), limits)
+            valid = summary["verdict"] != "INVALID" and summary["counts"]["errors"] == 0
+            steps.append(summary)
+            if on_step:
+                on_step(protocol, rate, summary, valid)
+            if valid:
+                break
         if not valid:
             break
         best = rate
