@@ -88,6 +88,8 @@ def standin_container(readable_models: Path) -> Iterator[dict]:
     rest, grpc = free_port(), free_port()
     started = docker(
         "run", "--detach", "--name", name,
+        # Like the chart's securityContext: read-only root, no capabilities.
+        "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
         "--publish", f"127.0.0.1:{rest}:8501", "--publish", f"127.0.0.1:{grpc}:8500",
         "--volume", f"{readable_models}:/models:ro",
         IMAGE,
