@@ -16,7 +16,7 @@
 #   --force      rebuild the final images even when the content hash matches
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-# shellcheck source=versions.env
+# shellcheck source-path=SCRIPTDIR source=versions.env
 source "${REPO_ROOT}/hack/versions.env"
 
 readonly STANDIN_IMAGE="tfserving-standin:${TFS_STANDIN_TAG}"
@@ -135,6 +135,7 @@ build_base_rootfs() {
   log "creating /opt/venv and installing $(wc -l <"${work}/requirements.txt") pinned deps from local wheels"
   mv "${work}/wheels" "${root}/tmp/wheels"
   cp "${work}/requirements.txt" "${root}/tmp/requirements.txt"
+  # shellcheck disable=SC2016  # expanded by the shell inside the chroot
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root chroot "${root}" /bin/sh -euc '
     python3 -m venv /opt/venv
     /opt/venv/bin/pip install --quiet --no-index --find-links /tmp/wheels -r /tmp/requirements.txt

@@ -14,7 +14,7 @@
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 readonly NODE_IMAGE_OVERRIDE="${KIND_NODE_IMAGE:-}"
-# shellcheck source=versions.env
+# shellcheck source-path=SCRIPTDIR source=versions.env
 source "${REPO_ROOT}/hack/versions.env"
 
 readonly CLUSTER="${1:-${KIND_CLUSTER:-tf-serving}}"
@@ -47,6 +47,9 @@ require_tools() {
     esac
   done
   [[ -x "${PYTHON}" ]] || die "${PYTHON} missing: run 'make deps'"
+  # k8s/kind-config.yaml mounts exactly ./models into the node.
+  [[ "${MODELS_DIR}" == models ]] \
+    || die "MODELS_DIR=${MODELS_DIR}: the kind node only sees ./models (k8s/kind-config.yaml extraMounts)"
 }
 
 stop_no_pull() {
@@ -123,7 +126,8 @@ ensure_model() {
   make --no-print-directory -C "${REPO_ROOT}" export MODELS_DIR="${MODELS_DIR}" MODEL_NAME="${MODEL_NAME}"
 }
 
-# The kind scenario: the ci/ values file that serves models from the node's hostPath.
+# The kind scenario: the ci/ values file that serves models from the node's hostPath
+# (ci/04-kind-hostpath-values.yaml, matched by name so renumbering does not break it).
 find_scenario() {
   if [[ -n "${DEMO_VALUES:-}" ]]; then
     [[ -f "${DEMO_VALUES}" ]] || die "DEMO_VALUES=${DEMO_VALUES} does not exist"
@@ -146,6 +150,7 @@ install_release() {
     --kube-context "${CONTEXT}" --namespace "${NAMESPACE}" --create-namespace \
     --values "${scenario}" \
     --set "image.repository=${SERVING_REPOSITORY}" --set "image.tag=${TF_SERVING_VERSION}" \
+    --set "model.name=${MODEL_NAME}" \
     --wait --timeout "${ROLLOUT_TIMEOUT}" >&2
 }
 
@@ -163,8 +168,8 @@ wait_for_rollout() {
 run_smoke_test() {
   log "smoke test through kubectl port-forward"
   (cd "${REPO_ROOT}" && "${PYTHON}" -m smoke_tests --release "${RELEASE}" \
-    --namespace "${NAMESPACE}" --context "${CONTEXT}" --model-name "${MODEL_NAME}" \
-    --model-dir "${MODELS_DIR}/${MODEL_NAME}")
+    --namespace "${NAMESPACE}" --context "${CONTEXT}" --model "${MODEL_NAME}" \
+    --base-path "${MODELS_DIR}/${MODEL_NAME}" --wait-ready 120)
 }
 
 print_next_steps() {
@@ -175,8 +180,10 @@ print_next_steps() {
 
 TensorFlow Serving ${TF_SERVING_VERSION} is serving '${MODEL_NAME}' on kind cluster '${CLUSTER}'.
 Next steps:
-  1. kubectl --context ${CONTEXT} -n ${NAMESPACE} port-forward ${service:-svc/${RELEASE}} 8501:8501 8500:8500
-  2. curl http://127.0.0.1:8501/v1/models/${MODEL_NAME}
+  1. curl http://127.0.0.1:8501/v1/models/${MODEL_NAME}
+     (kind maps the Service's NodePorts to 127.0.0.1:8501 REST and :8500 gRPC; or use
+      kubectl --context ${CONTEXT} -n ${NAMESPACE} port-forward ${service:-svc/${RELEASE}} 18501:8501)
+  2. tfs-load run --help   # load test: latency percentiles, error counts, SLO gate
   3. make export        # publish the next version into ${MODELS_DIR}/${MODEL_NAME}; served within ~30 s
   4. helm test ${RELEASE} --kube-context ${CONTEXT} -n ${NAMESPACE} --logs
   5. make down          # delete the cluster
