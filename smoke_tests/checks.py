@@ -73,6 +73,7 @@ class SmokeConfig:
     rtol: float = constants.DEFAULT_RTOL
     atol: float = constants.DEFAULT_ATOL
     fail_on_version_errors: bool = False
+    wait_ready: float = 0.0
 
 
 @dataclass
@@ -234,6 +235,8 @@ class SmokeRun:
     def run(self) -> list[CheckResult]:
         """Runs all checks in order and returns their results."""
         cfg = self.config
+        if cfg.wait_ready > 0:
+            self._record("ready.wait", None, self._wait_ready)
         self._record("rest.status", "rest", self._rest_status)
         self._record("grpc.status", "grpc", self._grpc_status)
         self._record(
@@ -261,6 +264,33 @@ class SmokeRun:
             self._record(name, protocol, check if served else self._not_served)
         self._record("rest.metrics", "rest", self._metrics)
         return self.results
+
+    def _poll_states(self) -> list[VersionState]:
+        if self.config.rest is not None:
+            rest = self.config.rest
+            reply = rest.get(rest.model_path(self.config.model))
+            return rest_version_states(self._expect_ok(reply, "model status"))
+        return grpc_version_states(self.config.grpc.get_model_status(self.config.model))
+
+    def _wait_ready(self) -> str:
+        """Polls model status until the expected versions are AVAILABLE."""
+        start = time.monotonic()
+        deadline = start + self.config.wait_ready
+        last = "no answer yet"
+        while True:
+            try:
+                ok, last = evaluate_versions(
+                    self._poll_states(), self.config.expect_versions
+                )
+                if ok:
+                    return f"ready after {time.monotonic() - start:.1f}s: {last}"
+            except (TransportError, GrpcCallError, CheckFailed) as err:
+                last = str(err)
+            if time.monotonic() >= deadline:
+                raise CheckFailed(
+                    f"not ready after {self.config.wait_ready:g}s; last: {last}"
+                )
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
     def _check_states(self, states: list[VersionState]) -> str:
         self.states = self.states or states
@@ -504,9 +534,11 @@ class SmokeRun:
     def _rest_unknown_model(self) -> str:
         rest = self.config.rest
         path = rest.model_path(self._missing_model()) + ":predict"
-        body = {"instances": [[0.0]]}
+        body: dict[str, Any] = {"instances": [[0.0]]}
         if self.sample is not None:
-            body = payloads.row_body(self.sample, self.config.bundle.signature_name)
+            body = payloads.row_body(
+                payloads.first_rows(self.sample), self.config.bundle.signature_name
+            )
         reply = rest.post(path, body)
         if (
             reply.status != 404
@@ -531,7 +563,8 @@ class SmokeRun:
         raise CheckFailed(f"expected {code}, but the call succeeded")
 
     def _grpc_unknown_model(self) -> str:
-        tensors = list(self.sample.tensors.values()) if self.sample else []
+        sample = payloads.first_rows(self.sample) if self.sample else None
+        tensors = list(sample.tensors.values()) if sample else []
         request = self._predict_request(tensors, model=self._missing_model())
         return self._grpc_expect_error(request, "NOT_FOUND")
 
@@ -556,7 +589,7 @@ class SmokeRun:
     def _grpc_wrong_shape(self) -> str:
         from smoke_tests import tensors as tensor_protos
 
-        sample = self._need_sample()
+        sample = payloads.first_rows(self._need_sample())
         tensor, rows = payloads.mismatched_tensor(sample)
         request = self._predict_request(list(sample.tensors.values()))
         proto = request.inputs[tensor.name]

@@ -133,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds allowed for every request (REST connect/read, gRPC deadline)",
     )
     tune.add_argument(
+        "--wait-ready",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="first poll model status until the expected versions are AVAILABLE "
+        "(0: check once)",
+    )
+    tune.add_argument(
         "--rtol", type=float, help="relative tolerance (default: export metadata)"
     )
     tune.add_argument(
@@ -170,6 +178,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError(f"--grpc-target {args.grpc_target!r} must be host:port")
     if args.metrics_path and not args.metrics_path.startswith("/"):
         raise UsageError(f"--metrics-path {args.metrics_path!r} must start with /")
+    if args.wait_ready < 0:
+        raise UsageError("--wait-ready must be >= 0 seconds")
     if args.max_grpc_message_mb <= 0:
         raise UsageError("--max-grpc-message-mb must be > 0")
 
@@ -287,6 +297,7 @@ def run(args: argparse.Namespace) -> int:
             rtol=args.rtol if args.rtol is not None else rtol,
             atol=args.atol if args.atol is not None else atol,
             fail_on_version_errors=args.fail_on_version_errors,
+            wait_ready=args.wait_ready,
         )
         results = SmokeRun(config).run()
         return _finish(results, target, args.json)

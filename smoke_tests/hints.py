@@ -67,7 +67,7 @@ HINTS: tuple[Hint, ...] = (
     ),
     Hint(
         "grpc-message-size",
-        r"Received message larger than max|RESOURCE_EXHAUSTED.*message larger",
+        r"(Received|Sent) message larger than max",
         "A gRPC message exceeds the 4 MB default. Raise --max-grpc-message-mb on "
         "the client and grpc.max_receive_message_length/max_send_message_length "
         "via the server's --grpc_channel_arguments (chart value).",

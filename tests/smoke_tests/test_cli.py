@@ -124,3 +124,25 @@ def test_timeout_flag_bounds_a_target_that_never_answers(sample_dir, tmp_path):
         assert "client-timeout" in [h["key"] for h in checks[name]["hints"]]
         assert checks[name]["seconds"] < 3
     assert json.loads(out.read_text())["target"]["timeout_seconds"] == 1.0
+
+
+def test_wait_ready_gives_up_after_its_budget(sample_dir, tmp_path):
+    port = _free_port()
+    out = tmp_path / "report.json"
+    start = time.monotonic()
+    code = cli.main(
+        [
+            "--sample-dir", str(sample_dir),
+            "--rest-url", f"http://127.0.0.1:{port}",
+            "--wait-ready", "2",
+            "--timeout", "1",
+            "--json", str(out),
+        ]
+    )  # fmt: skip
+    elapsed = time.monotonic() - start
+    assert code == 1
+    assert 2.0 <= elapsed < 8.0
+    wait = _checks(out)["ready.wait"]
+    assert wait["status"] == "fail"
+    assert wait["detail"].startswith("not ready after 2s")
+    assert "connection-refused" in [h["key"] for h in wait["hints"]]

@@ -34,6 +34,10 @@ from smoke_tests import hints
         ("serving_default not found", "signature"),
         ("Received message larger than max (5000000 vs. 4194304)", "grpc-message-size"),
         ("Timed out waiting for notification", "rest-timeout"),
+        (
+            "RESOURCE_EXHAUSTED: Sent message larger than max (9 vs. 4)",
+            "grpc-message-size",
+        ),
         ("HTTPConnectionPool: [Errno 111] Connection refused", "connection-refused"),
         (
             "failed to connect to all addresses; last error: UNAVAILABLE",

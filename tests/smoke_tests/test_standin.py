@@ -24,13 +24,15 @@ from tests.standin_fixtures import METRICS_PATH, REPO_ROOT
 pytestmark = [pytest.mark.standin, pytest.mark.slow]
 
 
-def _run(server, source: Path, tmp_path: Path, *extra: str) -> tuple[int, dict]:
+def _run(
+    server, source: Path, tmp_path: Path, *extra: str, rest: bool = True
+) -> tuple[int, dict]:
     """Runs the CLI in-process; ``source`` is a base path or an assets.extra dir."""
     out = tmp_path / f"report-{time.monotonic_ns()}.json"
     flag = "--sample-dir" if source.name == "assets.extra" else "--base-path"
     argv = [
         flag, str(source),
-        "--rest-url", server.rest_url,
+        *(["--rest-url", server.rest_url] if rest else []),
         "--grpc-target", server.grpc_target,
         "--timeout", "20",
         "--json", str(out),
@@ -288,3 +290,75 @@ def test_standin_labels_are_checked_and_predictions_follow_them(
     assert code == 1
     assert checks["rest.labels"]["detail"] == "stable -> v1, expected v2"
     assert checks["grpc.labels"]["status"] == "fail"
+
+
+def _replicated_sample(base_path: Path, tmp_path: Path, rows: int) -> Path:
+    """Version 1's sample and golden outputs repeated to ``rows`` instances."""
+    target = tmp_path / "big" / "1" / "assets.extra"
+    shutil.copytree(base_path / "1" / "assets.extra", target)
+    for name, key in (
+        ("sample_request.json", "instances"),
+        ("golden_outputs.json", "predictions"),
+    ):
+        path = target / name
+        data = json.loads(path.read_text())
+        items = data[key]
+        data[key] = [items[i % len(items)] for i in range(rows)]
+        path.write_text(json.dumps(data))
+    return target
+
+
+def test_standin_grpc_payload_above_4mb_needs_the_client_limit(
+    standin_fashion_mnist, fashion_mnist_base_path, tmp_path
+):
+    """Must-have 19: a >4 MB gRPC request succeeds with --max-grpc-message-mb and
+    fails with the message-size hint when the client keeps gRPC's 4 MB default."""
+    rows = 1400  # 1400 x 28 x 28 x 4 bytes = 4.39 MB of tensor_content
+    sample = _replicated_sample(fashion_mnist_base_path, tmp_path, rows)
+    code, report = _run(
+        standin_fashion_mnist,
+        sample,
+        tmp_path,
+        "--max-grpc-message-mb",
+        "16",
+        rest=False,
+    )
+    checks = _by_name(report)
+    assert checks["grpc.predict"]["status"] == "pass", checks["grpc.predict"]["detail"]
+    assert f"probabilities[{rows}, 10]" in checks["grpc.predict"]["detail"]
+    assert code == 0, {
+        n: c["detail"] for n, c in checks.items() if c["status"] == "fail"
+    }
+    code, report = _run(
+        standin_fashion_mnist,
+        sample,
+        tmp_path,
+        "--max-grpc-message-mb",
+        "4",
+        rest=False,
+    )
+    checks = _by_name(report)
+    assert code == 1
+    assert checks["grpc.predict"]["status"] == "fail"
+    assert "grpc-message-size" in _hint_keys(checks["grpc.predict"])
+
+
+def test_standin_wait_ready_covers_a_server_that_is_still_loading(
+    standin_server_factory, fashion_mnist_base_path, tmp_path
+):
+    server = standin_server_factory(fashion_mnist_base_path, wait_ready=False)
+    code, report = _run(
+        server,
+        fashion_mnist_base_path,
+        tmp_path,
+        "--wait-ready",
+        "120",
+        "--timeout",
+        "5",
+    )
+    checks = _by_name(report)
+    assert checks["ready.wait"]["status"] == "pass", checks["ready.wait"]["detail"]
+    assert checks["ready.wait"]["detail"].startswith("ready after")
+    assert code == 0, {
+        n: c["detail"] for n, c in checks.items() if c["status"] == "fail"
+    }
