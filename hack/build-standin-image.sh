@@ -23,7 +23,7 @@ readonly STANDIN_IMAGE="tfserving-standin:${TFS_STANDIN_TAG}"
 readonly BUSYBOX_IMAGE="local/busybox:${LOCAL_BUSYBOX_TAG}"
 readonly SUITE="${STANDIN_DEBIAN_SUITE}"
 readonly RECIPE_DIR="${REPO_ROOT}/images/tfserving-standin"
-readonly CACHE_DIR="${XDG_CACHE_HOME:-${HOME}/.cache}/tf-serving-k8s"
+readonly CACHE_DIR="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/tf-serving-k8s"
 readonly HASH_LABEL="io.tf-serving-k8s.content-hash"
 readonly DESCRIPTION="STAND-IN for tensorflow/serving, tests only"
 # Bump when the base recipe below changes in a way the hashed inputs do not show.

@@ -10,7 +10,7 @@
 set -o errexit -o nounset -o pipefail
 
 readonly DOCKERD_TIMEOUT="${DOCKERD_TIMEOUT:-60}"
-readonly CACHE_ROOT="${XDG_CACHE_HOME:-${HOME}/.cache}/tf-serving-k8s"
+readonly CACHE_ROOT="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/tf-serving-k8s"
 readonly DOCKERD_STATE_DIR="${DOCKERD_STATE_DIR:-${CACHE_ROOT}/dockerd}"
 readonly DOCKERD_LOG="${DOCKERD_STATE_DIR}/dockerd.log"
 readonly DOCKERD_PIDFILE="/var/run/docker.pid"
