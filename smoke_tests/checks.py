@@ -262,8 +262,22 @@ class SmokeRun:
             ("grpc.error.wrong_shape", "grpc", self._grpc_wrong_shape),
         ):
             self._record(name, protocol, check if served else self._not_served)
+        if served:
+            self._record("ready.after_errors", None, self._still_ready)
         self._record("rest.metrics", "rest", self._metrics)
         return self.results
+
+    def _still_ready(self) -> str:
+        """The error probes must not have hurt the server."""
+        for protocol in ("rest", "grpc"):
+            if protocol in self.down:
+                raise CheckFailed(
+                    f"{protocol} stopped answering (see {self.down[protocol]})"
+                )
+        ok, detail = evaluate_versions(self._poll_states(), self.config.expect_versions)
+        if not ok:
+            raise CheckFailed(f"after the error probes: {detail}")
+        return f"still serving after the error probes: {detail}"
 
     def _poll_states(self) -> list[VersionState]:
         if self.config.rest is not None:
@@ -413,6 +427,16 @@ class SmokeRun:
             raise CheckFailed(
                 f"{what}: outputs {sorted(outputs)} not in signature {names}"
             )
+        sig = self.served or self.export_signature
+        if sig is not None:
+            wrong = [
+                f"{k}{list(np.shape(v))} vs signature {list(sig.outputs[k].shape)}"
+                for k, v in sorted(outputs.items())
+                if k in sig.outputs
+                and not signature.shape_accepts(sig.outputs[k].shape, np.shape(v))
+            ]
+            if wrong:
+                raise CheckFailed(f"{what}: output shapes " + "; ".join(wrong))
         golden = self._golden()
         shapes = ", ".join(
             f"{k}{list(np.shape(v))}" for k, v in sorted(outputs.items())

@@ -162,6 +162,15 @@ def _shapes_match(a: tuple[int, ...] | None, b: tuple[int, ...] | None) -> bool:
     return len(a) == len(b) and all(x == y for x, y in zip(a, b, strict=True))
 
 
+def shape_accepts(spec: tuple[int, ...] | None, shape: tuple[int, ...]) -> bool:
+    """True when a concrete shape fits a signature shape (-1 matches any size)."""
+    if spec is None:
+        return True
+    return len(spec) == len(shape) and all(
+        want in (-1, got) for want, got in zip(spec, shape, strict=True)
+    )
+
+
 def compare(served: Signature, expected: Signature) -> list[str]:
     """Lists the differences between a served and an expected signature."""
     problems: list[str] = []

@@ -67,3 +67,17 @@ def test_export_metadata_shapes_accept_none_for_batch():
     )
     assert sig.inputs["x"] == signature.TensorSpec("DT_FLOAT", (-1, 2))
     assert signature.from_export_metadata({}) is None
+
+
+@pytest.mark.parametrize(
+    ("spec", "shape", "ok"),
+    [
+        ((-1, 10), (3, 10), True),
+        ((-1, 10), (3, 9), False),
+        ((-1, 10), (3, 10, 1), False),
+        (None, (1, 2, 3), True),
+        ((), (), True),
+    ],
+)
+def test_shape_accepts_checks_rank_and_fixed_dimensions(spec, shape, ok):
+    assert signature.shape_accepts(spec, shape) is ok

@@ -90,6 +90,7 @@ def test_standin_good_deployment_passes_over_rest_and_grpc(
         "grpc.error.wrong_shape",
         "rest.metrics",
         "versions.failed",
+        "ready.after_errors",
     ):
         assert checks[name]["status"] == "pass", (name, checks[name]["detail"])
     assert "match golden" in checks["rest.predict.row"]["detail"]
