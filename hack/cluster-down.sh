@@ -64,7 +64,19 @@ clean_iptables() {
   if [[ -x "${K8S_BIN_DIR}/kube-proxy" ]]; then
     "${K8S_BIN_DIR}/kube-proxy" --cleanup >/dev/null 2>&1 || true
   fi
-  local chain
+  local chain tool table
+  # Chains the kubelet creates itself (kube-proxy --cleanup leaves them).
+  for tool in iptables ip6tables; do
+    command -v "${tool}" >/dev/null || continue
+    "${tool}" -w -D INPUT -j KUBE-FIREWALL 2>/dev/null || true
+    "${tool}" -w -D OUTPUT -j KUBE-FIREWALL 2>/dev/null || true
+    "${tool}" -w -F KUBE-FIREWALL 2>/dev/null || true
+    "${tool}" -w -X KUBE-FIREWALL 2>/dev/null || true
+    for table in filter mangle nat; do
+      "${tool}" -w -t "${table}" -X KUBE-KUBELET-CANARY 2>/dev/null || true
+    done
+    "${tool}" -w -t mangle -X KUBE-IPTABLES-HINT 2>/dev/null || true
+  done
   for chain in CNI-FORWARD CNI-ADMIN; do
     iptables -w -D FORWARD -m comment --comment "CNI firewall plugin rules" -j "${chain}" 2>/dev/null || true
     iptables -w -F "${chain}" 2>/dev/null || true

@@ -36,6 +36,9 @@ is_healthy() {
   for component in containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
     is_running "${component}" || return 1
   done
+  if [[ -x "${COREDNS_BIN}" ]]; then
+    is_running coredns || return 1
+  fi
   kubectl_admin get --raw /readyz >/dev/null 2>&1 || return 1
   node_is_ready
 }
