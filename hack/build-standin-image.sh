@@ -127,12 +127,12 @@ build_base_rootfs() {
   resolve_requirements >"${work}/requirements.txt"
   download_wheels "${work}/wheels" "${work}/requirements.txt"
 
-  log "debootstrap ${SUITE} minbase (+${BASE_PACKAGES}) from the host's apt source"
+  log "debootstrap ${SUITE} minbase (+${BASE_PACKAGES}) from the host's apt source (${SECONDS}s so far)"
   debootstrap --variant=minbase --include="${BASE_PACKAGES}" "${SUITE}" "${work}/rootfs" "${mirror}" \
     >"${work}/debootstrap.log" 2>&1 || { tail -n 30 "${work}/debootstrap.log" >&2; die "debootstrap failed"; }
 
   local root="${work}/rootfs"
-  log "creating /opt/venv and installing $(wc -l <"${work}/requirements.txt") pinned deps from local wheels"
+  log "creating /opt/venv, installing $(wc -l <"${work}/requirements.txt") pinned deps from local wheels (${SECONDS}s so far)"
   mv "${work}/wheels" "${root}/tmp/wheels"
   cp "${work}/requirements.txt" "${root}/tmp/requirements.txt"
   # shellcheck disable=SC2016  # expanded by the shell inside the chroot
@@ -151,7 +151,7 @@ build_base_rootfs() {
     rm -rf /tmp/wheels /tmp/requirements.txt /root/.cache /var/lib/apt/lists/* \
       /var/cache/apt/*.bin /var/cache/apt/archives/*.deb /usr/share/doc/* /usr/share/man/*
   '
-  log "packing the base rootfs into ${out}"
+  log "packing the base rootfs into ${out} (${SECONDS}s so far)"
   tar --numeric-owner -C "${root}" -cf "${out}.tmp" .
   mv "${out}.tmp" "${out}"
 }
@@ -169,7 +169,7 @@ ensure_base_image() {
   else
     log "reusing cached rootfs ${tarball}"
   fi
-  log "docker import ${tarball} as ${image}"
+  log "docker import ${tarball} as ${image} (${SECONDS}s so far)"
   docker import \
     --change "LABEL org.opencontainers.image.description=\"${DESCRIPTION} (base layer)\"" \
     --change "ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
@@ -194,7 +194,7 @@ build_standin_image() {
   cp "${RECIPE_DIR}/Dockerfile" "${RECIPE_DIR}/tensorflow_model_server" "${ctx}/"
   (cd "${REPO_ROOT}" && tar --exclude=__pycache__ --exclude='*.pyc' -cf - tfserving_standin smoke_tests) \
     | tar -C "${ctx}" -xf -
-  log "building ${STANDIN_IMAGE} on ${base_image} (content ${content})"
+  log "building ${STANDIN_IMAGE} on ${base_image} (content ${content}, ${SECONDS}s so far)"
   # The classic builder uses the local base image as is and never contacts a registry.
   DOCKER_BUILDKIT=0 docker build --quiet \
     --build-arg "BASE_IMAGE=${base_image}" \
@@ -257,12 +257,21 @@ prune_stale() {
   docker image prune --force --filter "label=${HASH_LABEL}" >/dev/null
 }
 
+# docker save both images to PATH; PATH.ids records the image IDs it holds, so an
+# unchanged pair is not written again.
 save_images() {
-  local path="$1"
+  local path="$1" ids
+  ids="$(docker image inspect --format '{{.Id}}' "${STANDIN_IMAGE}" "${BUSYBOX_IMAGE}")"
+  if [[ -f "${path}" && -f "${path}.ids" && "$(cat "${path}.ids")" == "${ids}" ]]; then
+    log "${path} already holds these images: not saving again"
+    return
+  fi
   mkdir -p "$(dirname "${path}")"
   log "docker save ${STANDIN_IMAGE} ${BUSYBOX_IMAGE} -> ${path}"
+  rm -f "${path}.ids"
   docker save --output "${path}.tmp" "${STANDIN_IMAGE}" "${BUSYBOX_IMAGE}"
   mv "${path}.tmp" "${path}"
+  echo "${ids}" >"${path}.ids"
 }
 
 main() {
@@ -283,6 +292,7 @@ main() {
   prune_stale "$(base_key)"
   log "images: ${STANDIN_IMAGE} ($(docker image inspect --format '{{.Size}}' "${STANDIN_IMAGE}" | numfmt --to=iec)), ${BUSYBOX_IMAGE}"
   [[ -z "${save}" ]] || save_images "${save}"
+  log "done in ${SECONDS}s"
 }
 
 main "$@"
