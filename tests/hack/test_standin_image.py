@@ -176,3 +176,16 @@ def test_standin_container_predicts_the_golden_outputs(standin_container):
         rtol=tolerance["rtol"],
         atol=tolerance["atol"],
     )
+
+
+def test_smoke_tests_inside_the_image_pass_against_the_standin(standin_container):
+    """The image carries smoke_tests for `helm test` and debugging in a pod."""
+    wait_available(standin_container["rest"])
+    result = docker(
+        "exec", standin_container["name"],
+        "python", "-m", "smoke_tests",
+        "--rest-url", "http://127.0.0.1:8501", "--grpc-target", "127.0.0.1:8500",
+        "--base-path", "/models/fashion_mnist", "--wait-ready", "60",
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
