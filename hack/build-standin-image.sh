@@ -108,18 +108,36 @@ image_hash() {
   docker image inspect --format "{{ index .Config.Labels \"${HASH_LABEL}\" }}" "$1" 2>/dev/null || true
 }
 
+# The suite's CPython and glibc, which decide the wheels the image can use.
+suite_python_and_glibc() {
+  case "${SUITE}" in
+    bookworm) echo "3.11 36" ;;
+    *) die "no CPython/glibc versions known for suite ${SUITE}: add them to suite_python_and_glibc" ;;
+  esac
+}
+
 download_wheels() {
-  local dest="$1" reqs="$2"
-  log "downloading wheels for the stand-in's runtime deps (pip's own cache makes reruns fast)"
+  local dest="$1" reqs="$2" python glibc arch minor
+  read -r python glibc < <(suite_python_and_glibc)
+  arch="$(uname -m)"
+  log "downloading cp${python/./} wheels for the stand-in's runtime deps (pip's cache makes reruns fast)"
   mkdir -p "${dest}"
   local pip=(python3 -m pip)
   [[ -x "${REPO_ROOT}/.venv/bin/python" ]] && pip=("${REPO_ROOT}/.venv/bin/python" -m pip)
-  # Host and image are both CPython 3.11 on glibc 2.36, so the host picks the right wheels.
-  "${pip[@]}" download --quiet --only-binary=:all: --dest "${dest}" -r "${reqs}" >&2
+  # Wheels for the image's interpreter, whatever the host runs: pip does not widen
+  # a manylinux platform to older glibc tags itself, so list them all.
+  local platforms=(--platform "manylinux2014_${arch}")
+  for ((minor = glibc; minor >= 17; minor--)); do
+    platforms+=(--platform "manylinux_2_${minor}_${arch}")
+  done
+  "${pip[@]}" download --quiet --only-binary=:all: --implementation cp \
+    --python-version "${python}" --abi "cp${python/./}" "${platforms[@]}" \
+    --dest "${dest}" -r "${reqs}" >&2
 }
 
 build_base_rootfs() {
   local out="$1" work mirror
+  [[ "$(id -u)" -eq 0 ]] || die "building the base rootfs needs root (debootstrap, chroot): rerun with sudo"
   mirror="$(find_debian_mirror)"
   work="$(mktemp -d "${CACHE_DIR}/rootfs-build.XXXXXX")"
   # shellcheck disable=SC2064  # expand now: the path is local to this function
