@@ -614,17 +614,12 @@ class SmokeRun:
         from smoke_tests import tensors as tensor_protos
 
         sample = payloads.first_rows(self._need_sample())
-        tensor, rows = payloads.mismatched_tensor(sample)
         request = self._predict_request(list(sample.tensors.values()))
-        proto = request.inputs[tensor.name]
-        if proto.tensor_shape.dim:
-            proto.tensor_shape.dim[0].size = rows
-        else:
-            proto.CopyFrom(tensor_protos.to_proto(tensor.values, tensor.dtype))
-            proto.tensor_shape.dim.add().size = rows
-        shape = [d.size for d in proto.tensor_shape.dim]
+        first = next(iter(sample.tensors.values()))
+        proto, what = tensor_protos.malformed_proto(first.values, first.dtype)
+        request.inputs[first.name].CopyFrom(proto)
         detail = self._grpc_expect_error(request, "INVALID_ARGUMENT")
-        return f"shape {shape} declared for {rows - 1} rows of values: {detail}"
+        return f"{what}: {detail}"
 
     def _metrics(self) -> str:
         path = self.config.metrics_path

@@ -273,14 +273,3 @@ def ragged_row_body(sample: SampleTensors, signature_name: str) -> dict[str, Any
     else:
         body["instances"] = [first, [first]]
     return body
-
-
-def mismatched_tensor(sample: SampleTensors) -> tuple[InputTensor, int]:
-    """Returns the first input and a batch size that its values do not fill.
-
-    Declaring one more row than the content holds makes the server fail to parse
-    the TensorProto (INVALID_ARGUMENT) before running the model.
-    """
-    tensor = next(iter(sample.tensors.values()))
-    rows = int(tensor.values.shape[0]) if tensor.values.ndim else 1
-    return tensor, rows + 1

@@ -96,3 +96,25 @@ def from_proto(proto: Any) -> np.ndarray:
     if flat.size != count:
         raise TensorError(f"{flat.size} values do not fit shape {shape} ({dtype})")
     return flat.reshape(shape).astype(flat.dtype.newbyteorder("="))
+
+
+def malformed_proto(array: np.ndarray, dtype: str) -> tuple[Any, str]:
+    """Builds a TensorProto the server cannot parse, and describes it.
+
+    Numeric tensors declare one row more than ``tensor_content`` holds. String
+    tensors get a negative dimension instead, because TensorFlow pads a short
+    ``string_val`` with its last value, so a count mismatch would be accepted.
+    Either way the server fails while parsing (INVALID_ARGUMENT) and never runs
+    the model.
+    """
+    proto = to_proto(array, dtype)
+    if not proto.tensor_shape.dim:
+        proto.tensor_shape.dim.add().size = 1
+    if dtype == "DT_STRING":
+        proto.tensor_shape.dim[0].size = -1
+        shape = [d.size for d in proto.tensor_shape.dim]
+        return proto, f"shape {shape} with a negative dimension"
+    rows = proto.tensor_shape.dim[0].size
+    proto.tensor_shape.dim[0].size = rows + 1
+    shape = [d.size for d in proto.tensor_shape.dim]
+    return proto, f"shape {shape} declared for {rows} row(s) of values"

@@ -105,3 +105,19 @@ def test_importing_the_cli_does_not_import_tensorflow():
         timeout=60,
     )
     assert out.stdout.strip() == "0", out.stderr
+
+
+def test_malformed_numeric_proto_declares_more_rows_than_its_content():
+    array = np.zeros((1, 2, 2), np.float32)
+    proto, what = tensors.malformed_proto(array, "DT_FLOAT")
+    assert [d.size for d in proto.tensor_shape.dim] == [2, 2, 2]
+    assert len(proto.tensor_content) == array.nbytes
+    assert "declared for 1 row" in what
+    with pytest.raises(tensors.TensorError):
+        tensors.from_proto(proto)
+
+
+def test_malformed_string_proto_has_a_negative_dimension():
+    proto, what = tensors.malformed_proto(np.array([b"a"], dtype=object), "DT_STRING")
+    assert proto.tensor_shape.dim[0].size == -1
+    assert "negative" in what
