@@ -114,6 +114,7 @@ clusterDomain: ${CLUSTER_DOMAIN}
 clusterDNS:
 - ${DNS_IP}
 resolvConf: ${STATE_DIR}/resolv.conf
+podLogsDir: ${STATE_DIR}/pod-logs
 podPidsLimit: 4096
 maxPods: 60
 serializeImagePulls: false

@@ -35,7 +35,7 @@ CLUSTER_DOMAIN="cluster.local"
 DNS_IP="${BRIDGE_IP}"
 COMPONENTS=(containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy coredns)
 
-log() { printf '[cluster] %s\n' "$*" >&2; }
+log() { printf '[cluster %s] %s\n' "$(date -u +%T)" "$*" >&2; }
 
 die() {
   log "ERROR: $*"

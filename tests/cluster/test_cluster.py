@@ -176,3 +176,12 @@ def test_service_name_resolves_and_answers_from_pod(cluster: Cluster, web: str) 
     body = cluster.kubectl("logs", "client").stdout
     assert "200 OK" in body
     assert body.rstrip().endswith(web)
+
+
+def test_exec_and_logs_stream_through_kubelet(cluster: Cluster, web: str) -> None:
+    hostname = cluster.kubectl("exec", web, "--", "hostname").stdout.strip()
+    assert hostname == web
+    cluster.kubectl(
+        "exec", web, "--", "sh", "-c", "echo marker-from-exec > /proc/1/fd/1"
+    )
+    assert "marker-from-exec" in cluster.kubectl("logs", web).stdout
