@@ -251,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
 
             try:
                 service = cluster.find_service(
-                    args.release, args.namespace, args.context
+                    args.release, args.namespace, args.context, args.timeout
                 )
             except cluster.ClusterError as err:
                 raise UsageError(str(err)) from err
@@ -321,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"tfs-smoke: error: {err}", file=sys.stderr)
         return constants.EXIT_USAGE
+    except KeyboardInterrupt:
+        print("tfs-smoke: interrupted", file=sys.stderr)
+        return 130
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -54,7 +54,9 @@ def pick_service(services: list[object], namespace: str, release: str) -> Servic
     return ServiceRef(name, namespace, ports)
 
 
-def find_service(release: str, namespace: str, context: str | None) -> ServiceRef:
+def find_service(
+    release: str, namespace: str, context: str | None, timeout: float = 15.0
+) -> ServiceRef:
     """Lists Services labelled with the release and picks the serving one.
 
     Raises:
@@ -75,7 +77,7 @@ def find_service(release: str, namespace: str, context: str | None) -> ServiceRe
     selector = f"{constants.RELEASE_LABEL}={release}"
     try:
         listed = client.CoreV1Api().list_namespaced_service(
-            namespace, label_selector=selector, _request_timeout=15
+            namespace, label_selector=selector, _request_timeout=timeout
         )
     except Exception as err:  # the client raises many transport types
         raise ClusterError(f"listing Services in {namespace} failed: {err}") from err

@@ -53,7 +53,7 @@ def test_pick_service_explains_what_it_found():
 WRAPPER = """
 import sys
 from smoke_tests import cli, cluster
-cluster.find_service = lambda release, namespace, context: cluster.ServiceRef(
+cluster.find_service = lambda release, namespace, context, timeout: cluster.ServiceRef(
     release + "-svc", namespace, {"http": 8501, "grpc": 8500})
 raise SystemExit(cli.main(sys.argv[1:]))
 """
