@@ -88,6 +88,13 @@ chart-lint: tools deps ## helm lint --strict, render every ci/ scenario, validat
 standin-image: ## Build the TF Serving stand-in image locally (test use only)
 	hack/build-standin-image.sh
 
+.PHONY: cluster-up cluster-down
+cluster-up: ## Offline cluster as host processes (Kubernetes built from the Go module proxy; root)
+	hack/cluster-up.sh
+
+cluster-down: ## Stop the offline cluster and remove its state
+	hack/cluster-down.sh
+
 .PHONY: demo
 demo: deps tools ## kind cluster, export, helm install with the real tensorflow/serving image, smoke test
 	hack/demo.sh "$(KIND_CLUSTER)" "$(RELEASE)"
