@@ -34,6 +34,8 @@ VERDICT_PASS = "PASS"
 VERDICT_BREACH = "SLO_BREACH"
 VERDICT_INVALID = "INVALID"
 
+CPU_WARN = 0.8
+
 HIST_LABELS = {
     "corrected": "latency from scheduled send (corrected, successes)",
     "uncorrected": "latency from actual send (uncorrected, successes)",
@@ -424,6 +426,12 @@ def print_table(summary: dict, console=None) -> None:
         f"achieved {rate['achieved_send']:.1f} req/s, ok {summary['counts']['ok']}, "
         f"errors {summary['counts']['errors']} {summary['errors_by_kind'] or ''}"
     )
+    cpu = summary["generator"]["cpu_util_per_process"]
+    if cpu > CPU_WARN:
+        console.print(
+            f"[yellow]warning: generator used {cpu:.0%} of a core per process; "
+            "above ~80% its own delays grow (add --processes)[/]"
+        )
     for g in summary["gates"]:
         if not g["ok"]:
             console.print(
