@@ -242,7 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=constants.SELFTEST_WARMUP_S,
         help="warm-up seconds per step",
     )
-    st_p.add_argument("--out", type=Path, help="write selftest.json here")
+    st_p.add_argument(
+        "--out",
+        type=Path,
+        default=constants.SELFTEST_DIR,
+        help="write selftest.json here; later runs quote its ceiling",
+    )
     return parser
 
 
@@ -360,11 +365,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         except Exception as exc:  # noqa: BLE001
             log.warning("metrics scrape failed (%s)", exc)
     summary = build_summary(cfg, merged, limits, server)
+    summary["generator"]["selftest_ceiling_req_s_per_process"] = _selftest_ceiling(
+        cfg.protocol
+    )
     out = args.out or Path("out/loadtest") / time.strftime("%Y%m%dT%H%M%S")
     write_reports(summary, merged, out)
     print_table(summary)
     print(f"reports: {out}", file=sys.stderr)
     return summary["exit_code"]
+
+
+def _selftest_ceiling(protocol: str) -> float | None:
+    """The last ``selftest`` ceiling for this protocol, if one was recorded."""
+    path = constants.SELFTEST_DIR / "selftest.json"
+    try:
+        return json.loads(path.read_text())[protocol]["ceiling_req_s_per_process"]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -455,9 +472,8 @@ def cmd_selftest(args: argparse.Namespace) -> int:
             f"fashion-MNIST-size payload): {res['ceiling_req_s']:.0f} req/s "
             f"(~{res['ceiling_req_s_per_process']:.0f} req/s/process)"
         )
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "selftest.json").write_text(json.dumps(results, indent=2) + "\n")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "selftest.json").write_text(json.dumps(results, indent=2) + "\n")
     return constants.EXIT_PASS
 
 

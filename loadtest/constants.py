@@ -6,6 +6,8 @@ Typical usage example:
     print(constants.EXIT_INVALID)
 """
 
+from pathlib import Path
+
 EXIT_PASS = 0
 EXIT_SLO_BREACH = 1
 EXIT_USAGE = 2
@@ -45,6 +47,7 @@ GRPC_PREDICT_METHOD = "/tensorflow.serving.PredictionService/Predict"
 METRIC_REQUEST_COUNT = ":tensorflow:serving:request_count"
 DEFAULT_METRICS_PATH = "/monitoring/prometheus/metrics"
 
+SELFTEST_DIR = Path("out/loadtest/selftest")
 SELFTEST_START_RATE = 500.0
 SELFTEST_FACTOR = 1.5
 SELFTEST_MAX_RATE = 40_000.0

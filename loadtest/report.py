@@ -262,6 +262,13 @@ def _fmt(value: float) -> str:
     return f"{value:.3f}" if value < 100 else f"{value:.1f}"
 
 
+def _ceiling_lines(summary: dict) -> list[str]:
+    ceiling = summary["generator"].get("selftest_ceiling_req_s_per_process")
+    if not ceiling:
+        return []
+    return [f"Generator ceiling ~{ceiling:.0f} req/s/process (last selftest).", ""]
+
+
 def render_markdown(summary: dict) -> str:
     """Markdown report: one table row per latency kind, verdict and gates."""
     lines = [
@@ -272,6 +279,7 @@ def render_markdown(summary: dict) -> str:
         "",
         f"Mode: {summary['mode']}",
         "",
+        *_ceiling_lines(summary),
         "| target req/s | achieved send req/s | ok | errors | error % |",
         "|---:|---:|---:|---:|---:|",
         "| {} | {:.1f} | {} | {} | {:.3f} |".format(
@@ -419,6 +427,12 @@ def print_table(summary: dict, console=None) -> None:
             str(pct["count"]),
         )
     console.print(summary["mode"])
+    ceiling = summary["generator"].get("selftest_ceiling_req_s_per_process")
+    if ceiling:
+        console.print(
+            f"generator ceiling ~{ceiling:.0f} req/s/process "
+            "(last `tfs-load selftest` on this machine)"
+        )
     console.print(table)
     rate = summary["rate"]
     console.print(
