@@ -178,6 +178,7 @@ class SmokeRun:
         self.rest_outputs: dict[str, Any] | None = None
         self.grpc_outputs: dict[str, Any] | None = None
         self.export_signature = signature.from_export_metadata(config.bundle.metadata)
+        self._down_before_probes: set[str] = set()
 
     # -- plumbing -----------------------------------------------------------
 
@@ -214,6 +215,11 @@ class SmokeRun:
                 result = CheckResult(name, FAIL, _short(str(err)), gating)
             except (payloads.PayloadError, signature.SignatureError, ValueError) as err:
                 result = CheckResult(name, FAIL, _short(f"{type(err).__name__}: {err}"))
+            except Exception as err:  # one broken check must not hide the others
+                logger.debug("check %s raised", name, exc_info=True)
+                result = CheckResult(
+                    name, FAIL, _short(f"unexpected {type(err).__name__}: {err}")
+                )
         result.seconds = time.monotonic() - start
         if result.status == FAIL:
             result.hints = hints.find(result.detail)
@@ -255,6 +261,7 @@ class SmokeRun:
         served = any(
             r.status == PASS for r in self.results if r.name.endswith(".status")
         )
+        self._down_before_probes = set(self.down)
         for name, protocol, check in (
             ("rest.error.unknown_model", "rest", self._rest_unknown_model),
             ("grpc.error.unknown_model", "grpc", self._grpc_unknown_model),
@@ -269,22 +276,24 @@ class SmokeRun:
 
     def _still_ready(self) -> str:
         """The error probes must not have hurt the server."""
-        for protocol in ("rest", "grpc"):
-            if protocol in self.down:
-                raise CheckFailed(
-                    f"{protocol} stopped answering (see {self.down[protocol]})"
-                )
+        for protocol in set(self.down) - self._down_before_probes:
+            raise CheckFailed(
+                f"{protocol} stopped answering (see {self.down[protocol]})"
+            )
         ok, detail = evaluate_versions(self._poll_states(), self.config.expect_versions)
         if not ok:
             raise CheckFailed(f"after the error probes: {detail}")
         return f"still serving after the error probes: {detail}"
 
     def _poll_states(self) -> list[VersionState]:
-        if self.config.rest is not None:
+        if self.config.rest is not None and "rest" not in self.down:
             rest = self.config.rest
             reply = rest.get(rest.model_path(self.config.model))
             return rest_version_states(self._expect_ok(reply, "model status"))
-        return grpc_version_states(self.config.grpc.get_model_status(self.config.model))
+        if self.config.grpc is not None and "grpc" not in self.down:
+            response = self.config.grpc.get_model_status(self.config.model)
+            return grpc_version_states(response)
+        raise CheckSkipped("no reachable protocol to read the model status")
 
     def _wait_ready(self) -> str:
         """Polls model status until the expected versions are AVAILABLE."""

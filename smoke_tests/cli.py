@@ -23,7 +23,7 @@ from typing import Any
 
 from rich.console import Console
 
-from smoke_tests import checks, constants, hints, inputs, report
+from smoke_tests import checks, constants, hints, inputs, report, signature
 from smoke_tests.checks import CheckResult, SmokeConfig, SmokeRun
 
 logger = logging.getLogger(__name__)
@@ -299,7 +299,11 @@ def run(args: argparse.Namespace) -> int:
             fail_on_version_errors=args.fail_on_version_errors,
             wait_ready=args.wait_ready,
         )
-        results = SmokeRun(config).run()
+        try:
+            smoke_run = SmokeRun(config)
+        except signature.SignatureError as err:
+            raise UsageError(f"{bundle.directory}: export metadata: {err}") from err
+        results = smoke_run.run()
         return _finish(results, target, args.json)
 
 

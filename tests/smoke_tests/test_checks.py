@@ -63,3 +63,41 @@ def test_metric_total_sums_one_models_series():
         ]
     )
     assert checks.metric_total(text, ":tensorflow:serving:request_count", "m") == 5
+
+
+class _FlakyRest:
+    """A REST client whose status works and whose metadata call has a bug."""
+
+    timeout = 1.0
+
+    @staticmethod
+    def model_path(model, version=None, label=None):
+        return f"/v1/models/{model}"
+
+    def get(self, path):
+        from smoke_tests.rest_client import RestReply
+
+        if path.endswith("/metadata"):
+            raise KeyError("boom")
+        body = {
+            "model_version_status": [
+                {"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK"}}
+            ]
+        }
+        return RestReply(200, body, "")
+
+
+def test_an_unexpected_error_fails_one_check_and_the_run_goes_on(tmp_path):
+    from smoke_tests import inputs
+    from tests.smoke_tests.helpers import write_sample_dir
+
+    bundle = inputs.load(write_sample_dir(tmp_path / "base"))
+    config = checks.SmokeConfig(
+        model="tiny", bundle=bundle, rest=_FlakyRest(), grpc=None
+    )
+    results = {r.name: r for r in checks.SmokeRun(config).run()}
+    assert results["rest.status"].status == "pass"
+    assert results["rest.metadata"].status == "fail"
+    assert "unexpected KeyError" in results["rest.metadata"].detail
+    assert results["sample.request"].status == "pass"
+    assert results["grpc.predict"].status == "skip"

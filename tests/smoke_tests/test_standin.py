@@ -275,6 +275,7 @@ def test_standin_labels_are_checked_and_predictions_follow_them(
         server,
         model_copy,
         tmp_path,
+        "--wait-ready", "60",  # ports may open before v2 has loaded
         "--expect-versions", "1,2",
         "--expect-label", "stable=1",
         "--expect-label", "canary=2",
