@@ -193,8 +193,9 @@ def test_error_rate_slo_with_http_500s(make_loopback, tmp_path):
         "0.01",
         *RELAXED_GATES,
     )
-    assert code == constants.EXIT_SLO_BREACH
-    assert summary["errors_by_kind"]["http_500"] == summary["counts"]["errors"]
+    detail = (summary["gates"], summary["errors_by_kind"], summary["counts"])
+    assert code == constants.EXIT_SLO_BREACH, detail
+    assert summary["errors_by_kind"]["http_500"] == summary["counts"]["errors"], detail
     assert summary["error_rate"] == pytest.approx(0.25, abs=0.02)
     assert summary["counts"]["ok"] + summary["counts"]["errors"] == 200
     assert summary["latency_ms"]["all_attempts"]["count"] == 200
