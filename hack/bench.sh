@@ -4,7 +4,7 @@
 # Not part of `make test`: it prints measured ratios, it does not gate.
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-# shellcheck source=versions.env
+# shellcheck source-path=SCRIPTDIR source=versions.env
 source "${REPO_ROOT}/hack/versions.env"
 readonly GHZ_BIN="${REPO_ROOT}/bin/ghz"
 readonly PYTHON="${REPO_ROOT}/.venv/bin/python"
