@@ -355,7 +355,11 @@ def _plot(summary: dict, merged: Merged, rows: list[dict], out: Path) -> None:
     ax1.set_ylabel("corrected latency (ms)")
     ax1.set_yscale("log")
     ax1.legend()
-    ax1.set_title(f"{summary['protocol']} {summary['mode'][:60]}", fontsize=9)
+    ax1.set_title(
+        f"{summary['protocol']} {summary['target']}: {summary['mode'].split(';')[0]} "
+        f"- {summary['verdict']}",
+        fontsize=9,
+    )
     ax2.plot(secs, [r["sent"] for r in rows], label="sent/s")
     ax2.plot(secs, [r["ok"] for r in rows], label="ok/s")
     ax2.plot(secs, [r["errors"] for r in rows], label="errors/s", color="red")
