@@ -30,7 +30,24 @@ readonly DESCRIPTION="STAND-IN for tensorflow/serving, tests only"
 readonly BASE_RECIPE_REVISION=2
 readonly BASE_PACKAGES="python3,python3-venv,ca-certificates"
 
+CLEANUP_DIRS=()
+BASE_IMAGE=""
+
 log() { echo "[images] $*" >&2; }
+
+# Scratch directories go on CLEANUP_DIRS and are removed on any exit, failures included.
+cleanup() {
+  ((${#CLEANUP_DIRS[@]} == 0)) || rm -rf "${CLEANUP_DIRS[@]}"
+}
+
+# make_scratch_dir VAR [PARENT]: a new directory in VAR, removed at exit. No $(...):
+# a subshell would register it in its own copy of CLEANUP_DIRS.
+make_scratch_dir() {
+  local -n scratch_dir_ref="$1"
+  scratch_dir_ref="$(mktemp -d "${2:-${TMPDIR:-/tmp}}/tfs-images.XXXXXX")"
+  CLEANUP_DIRS+=("${scratch_dir_ref}")
+}
+
 die() { log "ERROR: $*"; exit 1; }
 
 usage() {
@@ -139,9 +156,8 @@ build_base_rootfs() {
   local out="$1" work mirror
   [[ "$(id -u)" -eq 0 ]] || die "building the base rootfs needs root (debootstrap, chroot): rerun with sudo"
   mirror="$(find_debian_mirror)"
-  work="$(mktemp -d "${CACHE_DIR}/rootfs-build.XXXXXX")"
-  # shellcheck disable=SC2064  # expand now: the path is local to this function
-  trap "rm -rf '${work}'" RETURN
+  # In the cache dir: the rootfs (~2 GB) is then moved, not copied, into the cache.
+  make_scratch_dir work "${CACHE_DIR}"
   resolve_requirements >"${work}/requirements.txt"
   download_wheels "${work}/wheels" "${work}/requirements.txt"
 
@@ -150,7 +166,7 @@ build_base_rootfs() {
     >"${work}/debootstrap.log" 2>&1 || { tail -n 30 "${work}/debootstrap.log" >&2; die "debootstrap failed"; }
 
   local root="${work}/rootfs"
-  log "creating /opt/venv, installing $(wc -l <"${work}/requirements.txt") pinned deps from local wheels (${SECONDS}s so far)"
+  log "creating /opt/venv, installing $(wc -l <"${work}/requirements.txt") runtime deps from local wheels (${SECONDS}s so far)"
   mv "${work}/wheels" "${root}/tmp/wheels"
   cp "${work}/requirements.txt" "${root}/tmp/requirements.txt"
   # shellcheck disable=SC2016  # expanded by the shell inside the chroot
@@ -174,11 +190,12 @@ build_base_rootfs() {
   mv "${out}.tmp" "${out}"
 }
 
+# Sets BASE_IMAGE (not echoed: the build must run in this shell for cleanup).
 ensure_base_image() {
   local key="$1" image="tfserving-standin-base:$1" tarball="${CACHE_DIR}/standin-rootfs-$1.tar"
   if docker image inspect "${image}" >/dev/null 2>&1; then
     log "base image ${image} present"
-    echo "${image}"
+    BASE_IMAGE="${image}"
     return
   fi
   if [[ ! -f "${tarball}" ]]; then
@@ -192,30 +209,28 @@ ensure_base_image() {
     --change "LABEL org.opencontainers.image.description=\"${DESCRIPTION} (base layer)\"" \
     --change "ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     "${tarball}" "${image}" >/dev/null
-  echo "${image}"
+  BASE_IMAGE="${image}"
 }
 
 build_standin_image() {
-  local force="$1" base_key_value content base_image ctx
+  local force="$1" base_key_value content ctx
   base_key_value="$(base_key)"
   content="$(content_key "${base_key_value}")"
   if [[ "${force}" != true && "$(image_hash "${STANDIN_IMAGE}")" == "${content}" ]]; then
     log "${STANDIN_IMAGE} is up to date (content ${content}): nothing to build"
     return
   fi
-  base_image="$(ensure_base_image "${base_key_value}")"
+  ensure_base_image "${base_key_value}"
   [[ -f "${REPO_ROOT}/tfserving_standin/__main__.py" ]] \
     || die "tfserving_standin/__main__.py is missing: the stand-in package must exist before its image"
-  ctx="$(mktemp -d)"
-  # shellcheck disable=SC2064
-  trap "rm -rf '${ctx}'" RETURN
+  make_scratch_dir ctx
   cp "${RECIPE_DIR}/Dockerfile" "${RECIPE_DIR}/tensorflow_model_server" "${ctx}/"
   (cd "${REPO_ROOT}" && tar --exclude=__pycache__ --exclude='*.pyc' -cf - tfserving_standin smoke_tests) \
     | tar -C "${ctx}" -xf -
-  log "building ${STANDIN_IMAGE} on ${base_image} (content ${content}, ${SECONDS}s so far)"
+  log "building ${STANDIN_IMAGE} on ${BASE_IMAGE} (content ${content}, ${SECONDS}s so far)"
   # The classic builder uses the local base image as is and never contacts a registry.
   DOCKER_BUILDKIT=0 docker build --quiet \
-    --build-arg "BASE_IMAGE=${base_image}" \
+    --build-arg "BASE_IMAGE=${BASE_IMAGE}" \
     --build-arg "CONTENT_HASH=${content}" \
     --build-arg "STANDIN_TAG=${TFS_STANDIN_TAG}" \
     --tag "${STANDIN_IMAGE}" "${ctx}" >/dev/null
@@ -223,9 +238,7 @@ build_standin_image() {
 
 build_busybox_image() {
   local force="$1" work deb version content
-  work="$(mktemp -d)"
-  # shellcheck disable=SC2064
-  trap "rm -rf '${work}'" RETURN
+  make_scratch_dir work
   (cd "${work}" && apt-get download busybox-static >/dev/null 2>&1) \
     || { apt-get -o DPkg::Lock::Timeout=300 update -qq && (cd "${work}" && apt-get download busybox-static >/dev/null); } \
     || die "could not download Debian's busybox-static package"
@@ -304,6 +317,7 @@ main() {
     esac
   done
   mkdir -p "${CACHE_DIR}"
+  trap cleanup EXIT
   ensure_tools
   build_busybox_image "${force}"
   build_standin_image "${force}"
