@@ -5,11 +5,13 @@
 #
 # Runs etcd (Debian), kube-apiserver, kube-controller-manager, kube-scheduler,
 # kubelet and kube-proxy (built from the Go module proxy by
-# hack/cluster/build-kubernetes.sh), containerd + runc + CNI bridge (Debian) and,
-# when built, CoreDNS as a host process. Listeners are on 127.0.0.1 or the
-# cluster's own bridge (${BRIDGE_IP}). State, logs and pid files live under
-# ${CLUSTER_STATE_DIR:-/var/lib/tf-serving-k8s}; the admin kubeconfig is
-# <state>/kubeconfig and <state>/env.sh exports KUBECONFIG and PATH.
+# hack/cluster/build-kubernetes.sh), containerd + runc + CNI bridge (Debian) and
+# CoreDNS (hack/cluster/build-coredns.sh), all as host processes. Missing Debian
+# packages are installed first (hack/cluster/install-host-packages.sh).
+# Listeners are on 127.0.0.1 or the cluster's own bridge (10.244.0.1). State,
+# logs and pid files live under ${CLUSTER_STATE_DIR:-/var/lib/tf-serving-k8s};
+# the admin kubeconfig is <state>/kubeconfig and <state>/env.sh exports
+# KUBECONFIG and PATH. Load images with hack/cluster/load-image.sh.
 set -o errexit -o nounset -o pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +22,7 @@ COREDNS_BIN="${K8S_CACHE_DIR}/coredns-${COREDNS_VERSION:-none}/bin/coredns"
 
 check_host() {
   ((EUID == 0)) || die "run as root (the kubelet, containerd and iptables need it)"
+  "${REPO_ROOT}/hack/cluster/install-host-packages.sh"
   local tool
   for tool in containerd containerd-shim-runc-v2 runc ctr etcd iptables ip openssl conntrack python3; do
     command -v "${tool}" >/dev/null ||
@@ -180,7 +183,7 @@ start_node() {
   if [[ -x "${COREDNS_BIN}" ]]; then
     start_component coredns "${COREDNS_BIN}" -conf "${STATE_DIR}/Corefile"
   else
-    log "CoreDNS not built (${COREDNS_BIN}); Service names will not resolve in pods"
+    die "CoreDNS missing (${COREDNS_BIN}); build it with hack/cluster/build-coredns.sh"
   fi
 }
 
@@ -202,6 +205,7 @@ main() {
   local start="${SECONDS}"
   check_host
   "${REPO_ROOT}/hack/cluster/build-kubernetes.sh" >/dev/null
+  "${REPO_ROOT}/hack/cluster/build-coredns.sh" >/dev/null
   mkdir -p "${RUN_DIR}" "${LOG_DIR}"
   if is_healthy; then
     log "cluster already up and healthy (reused)"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install the Debian packages the offline cluster runs on (only the missing ones).
+#
+# Usage: hack/cluster/install-host-packages.sh   (root; Debian 12)
+#
+# containerd + runc (container runtime), containernetworking-plugins (bridge CNI),
+# etcd-server, iptables/conntrack/iproute2 (kube-proxy, CNI), openssl (PKI),
+# gcc + libc6-dev (static pause binary), busybox-static (test image).
+set -o errexit -o nounset -o pipefail
+
+PACKAGES=(containerd runc containernetworking-plugins etcd-server iptables conntrack iproute2
+  openssl gcc libc6-dev busybox-static socat ethtool)
+
+log() { printf '[cluster-packages] %s\n' "$*" >&2; }
+
+main() {
+  ((EUID == 0)) || {
+    log "ERROR: run as root"
+    exit 1
+  }
+  local -a missing=()
+  local package
+  for package in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "${package}" 2>/dev/null | grep -q 'install ok installed' ||
+      missing+=("${package}")
+  done
+  if ((${#missing[@]} == 0)); then
+    log "all host packages present"
+    return
+  fi
+  log "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+main "$@"
