@@ -6,6 +6,7 @@
 # Every path and address lives here so cluster-up, cluster-down and
 # load-image agree. Override the state directory with CLUSTER_STATE_DIR.
 
+# shellcheck disable=SC2034  # settings are used by the scripts that source this file
 # shellcheck source=hack/versions.env
 source "${REPO_ROOT}/hack/versions.env"
 
