@@ -187,7 +187,8 @@ def standin_fashion_mnist(
     fashion_mnist_base_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StandinServer]:
     """One stand-in for the whole session serving ``fashion_mnist_base_path``
-    (version 1), with Prometheus metrics at /monitoring/prometheus/metrics."""
+    (version 1), with Prometheus metrics at /monitoring/prometheus/metrics and
+    the thread, timeout and gRPC channel flags the chart renders."""
     work = tmp_path_factory.mktemp("standin-shared")
     monitoring = work / "monitoring.config"
     monitoring.write_text(
@@ -197,6 +198,13 @@ def standin_fashion_mnist(
         fashion_mnist_base_path,
         f"--monitoring_config_file={monitoring}",
         "--file_system_poll_wait_seconds=0",
+        # Flags the Helm chart renders, so a typo'd or unsupported one shows here.
+        "--grpc_channel_arguments=grpc.max_connection_age_ms=60000",
+        "--rest_api_timeout_in_ms=20000",
+        "--rest_api_num_threads=4",
+        "--tensorflow_intra_op_parallelism=2",
+        "--tensorflow_inter_op_parallelism=2",
+        "--max_num_load_retries=0",
         log_dir=work,
     )
     yield server

@@ -8,6 +8,7 @@ import pytest
 from tensorflow.core.framework import types_pb2
 
 from tfserving_standin import cli, json_tensor, metrics
+from tfserving_standin.config import parse_grpc_channel_arguments
 from tfserving_standin.errors import Code, ServingError, http_status
 from tfserving_standin.jsonwriter import error_body, format_tf_float
 from tfserving_standin.manager import parse_version
@@ -155,3 +156,10 @@ def test_standin_prometheus_page_format():
     assert (
         'request_latency_sum{model_name="m",API="predict",entrypoint="REST"} 15' in page
     )
+
+
+def test_standin_grpc_channel_arguments_parse_like_server_cc():
+    assert parse_grpc_channel_arguments(
+        "grpc.max_connection_age_ms=2000,grpc.lb_policy_name=round_robin"
+    ) == [("grpc.max_connection_age_ms", 2000), ("grpc.lb_policy_name", "round_robin")]
+    assert parse_grpc_channel_arguments("") == []
