@@ -185,3 +185,46 @@ def test_exec_and_logs_stream_through_kubelet(cluster: Cluster, web: str) -> Non
         "exec", web, "--", "sh", "-c", "echo marker-from-exec > /proc/1/fd/1"
     )
     assert "marker-from-exec" in cluster.kubectl("logs", web).stdout
+
+
+def test_headless_service_resolves_to_every_pod(cluster: Cluster) -> None:
+    image = cluster.versions["CLUSTER_BUSYBOX_IMAGE"]
+    cluster.kubectl(
+        "create",
+        "deployment",
+        "sleepers",
+        f"--image={image}",
+        "--replicas=2",
+        "--",
+        "sleep",
+        "600",
+    )
+    cluster.kubectl(
+        "create", "service", "clusterip", "sleepers", "--clusterip=None", "--tcp=80:80"
+    )
+    cluster.kubectl("rollout", "status", "deployment/sleepers", "--timeout=90s")
+    pods = json.loads(
+        cluster.kubectl("get", "pods", "-l", "app=sleepers", "-o", "json").stdout
+    )
+    pod_ips = {pod["status"]["podIP"] for pod in pods["items"]}
+    assert len(pod_ips) == 2
+    name = f"sleepers.{cluster.namespace}.svc.cluster.local"
+    deadline = time.monotonic() + 30
+    while True:
+        answer = cluster.kubectl(
+            "exec",
+            pods["items"][0]["metadata"]["name"],
+            "--",
+            "nslookup",
+            "-type=a",
+            name,
+        ).stdout
+        resolved = {
+            line.split()[-1]
+            for line in answer.splitlines()
+            if line.startswith("Address:")
+        }
+        if pod_ips <= resolved or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert pod_ips <= resolved
