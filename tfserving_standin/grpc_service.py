@@ -128,17 +128,9 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
     def _predict(self, request):
         name, version, label = _model_spec(request)
         with self.manager.servable(name, version, label) as servable:
-            inputs = {}
-            for alias, proto in request.inputs.items():
-                try:
-                    inputs[alias] = tf.make_ndarray(proto)
-                except Exception as exc:
-                    raise ServingError(
-                        Code.INVALID_ARGUMENT, f"tensor parsing error: {alias}"
-                    ) from exc
             signature_name, outputs = servable.predict(
                 request.model_spec.signature_name,
-                inputs,
+                dict(request.inputs),
                 list(request.output_filter),
             )
             response = predict_pb2.PredictResponse()

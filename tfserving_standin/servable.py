@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.framework import tensor_pb2
 from tensorflow.core.protobuf import config_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
@@ -52,6 +53,16 @@ class LoadOptions:
 
 def _set_keys(keys) -> str:
     return ",".join(sorted(keys))
+
+
+def _tensor_from_proto(alias: str, proto) -> np.ndarray:
+    """Tensor::FromProto for a request input (gRPC and warmup records)."""
+    try:
+        return tf.make_ndarray(proto)
+    except Exception as exc:
+        raise ServingError(
+            Code.INVALID_ARGUMENT, f"tensor parsing error: {alias}"
+        ) from exc
 
 
 class Servable:
@@ -197,6 +208,9 @@ class Servable:
     ) -> tuple[str, dict[str, np.ndarray]]:
         """Runs a predict signature like predict_util.cc RunPredict.
 
+        ``inputs`` values are numpy arrays (REST) or TensorProtos (gRPC, warmup),
+        which are parsed only after the signature checks, as upstream does.
+
         Returns:
             (resolved signature name, outputs by alias)
 
@@ -239,6 +253,8 @@ class Servable:
             if alias in inputs:
                 value = inputs[alias]
                 seen.add(alias)
+                if isinstance(value, tensor_pb2.TensorProto):
+                    value = _tensor_from_proto(alias, value)
             elif alias in signature.defaults:
                 value = tf.make_ndarray(signature.defaults[alias])
             else:
@@ -349,14 +365,10 @@ class Servable:
         kind = log.WhichOneof("log_type")
         if kind == "predict_log":
             request = log.predict_log.request
-            try:
-                inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
-            except Exception as exc:
-                raise ServingError(
-                    Code.INVALID_ARGUMENT, f"tensor parsing error: {exc}"
-                ) from exc
             self.predict(
-                request.model_spec.signature_name, inputs, list(request.output_filter)
+                request.model_spec.signature_name,
+                dict(request.inputs),
+                list(request.output_filter),
             )
         elif kind in ("classify_log", "regress_log", "multi_inference_log"):
             raise ServingError(
