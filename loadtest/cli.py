@@ -269,7 +269,7 @@ def _load_payload(args: argparse.Namespace, target: str) -> Payload:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Execute ``run``: load, report, verdict."""
-    from loadtest.engine import RunConfig
+    from loadtest.engine import RunConfig, preflight
     from loadtest.metrics import delta, scrape_request_count
     from loadtest.recorder import merge_results
     from loadtest.report import Limits, build_summary, print_table, write_reports
@@ -334,6 +334,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_error_rate=args.max_error_rate,
         max_lag_p99_ms=max_lag,
     )
+    status, error = preflight(cfg)
+    if error is not None:
+        print(
+            f"error: the first request to {target} failed ({error}, status {status}); "
+            "check --target, --model-name and the request before load testing",
+            file=sys.stderr,
+        )
+        return constants.EXIT_USAGE
     before = None
     if args.metrics_url:
         try:

@@ -230,6 +230,22 @@ class _Worker:
         return result
 
 
+async def _preflight(cfg: RunConfig) -> tuple[str, str | None]:
+    client = make_client(cfg, 1)
+    try:
+        await client.start()
+        return await client.call()
+    except (OSError, asyncio.TimeoutError) as exc:
+        return "unreachable", f"{type(exc).__name__}: {exc}"
+    finally:
+        await client.close()
+
+
+def preflight(cfg: RunConfig) -> tuple[str, str | None]:
+    """Send one request before the run; return (status, error or None)."""
+    return asyncio.run(_preflight(cfg))
+
+
 def _install_fast_loop() -> None:
     try:
         import uvloop  # type: ignore[import-not-found]

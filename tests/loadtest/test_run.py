@@ -10,7 +10,7 @@ from hdrh.histogram import HdrHistogram
 from loadtest import constants
 from loadtest.cli import main
 from loadtest.engine import RunConfig
-from loadtest.loopback import predict_request_bytes, rest_request_bytes
+from loadtest.loopback import free_port, predict_request_bytes, rest_request_bytes
 from loadtest.recorder import merge_results, new_histogram
 from loadtest.runner import run_results
 from tests.loadtest.helpers import RELAXED_GATES, run_cli, write_sample_request
@@ -282,6 +282,37 @@ def test_missing_request_file_is_a_usage_error(loopback, tmp_path):
         loopback.grpc_target,
         "--request",
         str(tmp_path / "nope.json"),
+    )
+    assert code == constants.EXIT_USAGE and summary is None
+
+
+@pytest.mark.parametrize("protocol", ["rest", "grpc"])
+def test_unreachable_target_is_a_usage_error(tmp_path, protocol):
+    port = free_port()
+    target = f"http://127.0.0.1:{port}" if protocol == "rest" else f"127.0.0.1:{port}"
+    request = write_sample_request(tmp_path / "model")
+    code, summary = run_cli(
+        tmp_path / "out",
+        "--protocol",
+        protocol,
+        "--target",
+        target,
+        "--request",
+        str(request),
+        "--deadline",
+        "2",
+    )
+    assert code == constants.EXIT_USAGE and summary is None
+
+
+def test_failing_first_request_is_a_usage_error(make_loopback, tmp_path):
+    server = make_loopback(error_every=1, error_status=404)
+    code, summary = run_cli(
+        tmp_path,
+        "--protocol",
+        "rest",
+        "--target",
+        server.rest_target,
     )
     assert code == constants.EXIT_USAGE and summary is None
 
