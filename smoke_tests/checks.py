@@ -24,6 +24,14 @@ from smoke_tests import compare, constants, hints, payloads, signature
 from smoke_tests.grpc_client import GrpcCallError, GrpcClient, model_spec
 from smoke_tests.inputs import SampleBundle
 from smoke_tests.rest_client import RestClient, RestReply, TransportError
+from smoke_tests.status import (
+    VersionState,
+    evaluate_versions,
+    failed_versions,
+    grpc_version_states,
+    metric_total,
+    rest_version_states,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,16 +84,6 @@ class SmokeConfig:
     wait_ready: float = 0.0
 
 
-@dataclass
-class VersionState:
-    """One entry of model_version_status."""
-
-    version: int
-    state: str
-    error_code: str
-    message: str
-
-
 def _short(text: str) -> str:
     return text if len(text) <= _DETAIL_LIMIT else text[:_DETAIL_LIMIT] + "..."
 
@@ -97,71 +95,6 @@ def _describe(sig: signature.Signature) -> str:
         )
 
     return f"inputs {fmt(sig.inputs)} -> outputs {fmt(sig.outputs)}"
-
-
-def evaluate_versions(
-    states: list[VersionState], expected: list[int]
-) -> tuple[bool, str]:
-    """Decides whether expected versions (or any, if none given) are AVAILABLE."""
-    seen = ", ".join(f"v{s.version}:{s.state}" for s in states) or "no versions"
-    available = {s.version for s in states if s.state == "AVAILABLE"}
-    if expected:
-        missing = [v for v in expected if v not in available]
-        if missing:
-            return False, f"expected AVAILABLE {missing}; server reports {seen}"
-        return True, f"AVAILABLE {sorted(expected)} ({seen})"
-    if not available:
-        return False, f"no version is AVAILABLE; server reports {seen}"
-    return True, seen
-
-
-def failed_versions(states: list[VersionState]) -> list[VersionState]:
-    """Returns versions that ended with an error (e.g. a v3 that failed to load)."""
-    return [s for s in states if s.state == "END" and s.error_code not in ("OK", "")]
-
-
-def rest_version_states(body: Any) -> list[VersionState]:
-    """Parses ``GET /v1/models/<m>`` into version states."""
-    states = []
-    for item in (body or {}).get("model_version_status", []):
-        status = item.get("status", {})
-        states.append(
-            VersionState(
-                int(item.get("version", 0)),
-                str(item.get("state", "UNKNOWN")),
-                str(status.get("error_code", "OK")),
-                str(status.get("error_message", "")),
-            )
-        )
-    return sorted(states, key=lambda s: s.version)
-
-
-def grpc_version_states(response: Any) -> list[VersionState]:
-    """Parses a GetModelStatusResponse into version states."""
-    from smoke_tests import protos
-
-    states = [
-        VersionState(
-            int(item.version),
-            protos.enum_name("tensorflow.serving.ModelVersionStatus.State", item.state),
-            protos.enum_name("tensorflow.error.Code", item.status.error_code),
-            item.status.error_message,
-        )
-        for item in response.model_version_status
-    ]
-    return sorted(states, key=lambda s: s.version)
-
-
-def metric_total(text: str, metric: str, model: str) -> float:
-    """Sums the samples of a Prometheus metric for one model (label model_name)."""
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(metric + "{") and f'model_name="{model}"' in line:
-            try:
-                total += float(line.rsplit(" ", 1)[1])
-            except (IndexError, ValueError):
-                continue
-    return total
 
 
 class SmokeRun:

@@ -1,8 +1,8 @@
-"""Unit tests for status evaluation and metrics parsing in smoke_tests.checks."""
+"""Unit tests for version status, metrics parsing and the check runner."""
 
 import pytest
 
-from smoke_tests import checks
+from smoke_tests import checks, status
 
 STATUS_BODY = {
     "model_version_status": [
@@ -21,7 +21,7 @@ STATUS_BODY = {
 
 
 def test_rest_status_body_is_parsed_and_sorted():
-    states = checks.rest_version_states(STATUS_BODY)
+    states = status.rest_version_states(STATUS_BODY)
     assert [(s.version, s.state, s.error_code) for s in states] == [
         (2, "AVAILABLE", "OK"),
         (3, "END", "UNKNOWN"),
@@ -33,24 +33,24 @@ def test_rest_status_body_is_parsed_and_sorted():
     [([], True), ([2], True), ([2, 3], False), ([1], False)],
 )
 def test_expected_versions_must_be_available(expected, ok):
-    states = checks.rest_version_states(STATUS_BODY)
-    assert checks.evaluate_versions(states, expected)[0] is ok
+    states = status.rest_version_states(STATUS_BODY)
+    assert status.evaluate_versions(states, expected)[0] is ok
 
 
 def test_no_available_version_fails_without_expectations():
-    states = [checks.VersionState(1, "LOADING", "OK", "")]
-    ok, detail = checks.evaluate_versions(states, [])
+    states = [status.VersionState(1, "LOADING", "OK", "")]
+    ok, detail = status.evaluate_versions(states, [])
     assert not ok and "v1:LOADING" in detail
 
 
 def test_a_version_that_ended_with_an_error_is_reported():
-    broken = checks.failed_versions(checks.rest_version_states(STATUS_BODY))
+    broken = status.failed_versions(status.rest_version_states(STATUS_BODY))
     assert [(s.version, s.message) for s in broken] == [(3, "warmup failed")]
 
 
 def test_an_unloaded_version_without_error_is_not_a_failure():
-    states = [checks.VersionState(1, "END", "OK", "")]
-    assert checks.failed_versions(states) == []
+    states = [status.VersionState(1, "END", "OK", "")]
+    assert status.failed_versions(states) == []
 
 
 def test_metric_total_sums_one_models_series():
@@ -62,7 +62,7 @@ def test_metric_total_sums_one_models_series():
             ':tensorflow:serving:request_count{model_name="other",status="OK"} 7',
         ]
     )
-    assert checks.metric_total(text, ":tensorflow:serving:request_count", "m") == 5
+    assert status.metric_total(text, ":tensorflow:serving:request_count", "m") == 5
 
 
 class _FlakyRest:
