@@ -119,7 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     route = data.add_mutually_exclusive_group()
     route.add_argument("--label", help="send predictions to /labels/LABEL")
-    route.add_argument("--version", type=int, help="send predictions to /versions/N")
+    route.add_argument(
+        "--model-version",
+        type=int,
+        metavar="N",
+        help="send predictions to /versions/N (and use that version's sample)",
+    )
     data.add_argument(
         "--metrics-path",
         help="Prometheus path on the REST port to check, e.g. "
@@ -188,8 +193,8 @@ def _load_bundle(args: argparse.Namespace) -> inputs.SampleBundle:
     if args.sample_dir is not None:
         return inputs.load(args.sample_dir)
     prefer = args.expect_versions or None
-    if args.version is not None:
-        prefer = [args.version]
+    if args.model_version is not None:
+        prefer = [args.model_version]
     elif args.label and dict(args.expect_label).get(args.label) is not None:
         prefer = [dict(args.expect_label)[args.label]]
     return inputs.load(inputs.sample_dir_from_base(args.base_path, prefer))
@@ -291,7 +296,7 @@ def run(args: argparse.Namespace) -> int:
             grpc=grpc_client,
             expect_versions=args.expect_versions,
             expect_labels=dict(args.expect_label),
-            version=args.version,
+            version=args.model_version,
             label=args.label,
             metrics_path=args.metrics_path,
             rtol=args.rtol if args.rtol is not None else rtol,

@@ -146,3 +146,14 @@ def test_wait_ready_gives_up_after_its_budget(sample_dir, tmp_path):
     assert wait["status"] == "fail"
     assert wait["detail"].startswith("not ready after 2s")
     assert "connection-refused" in [h["key"] for h in wait["hints"]]
+
+
+def test_model_version_picks_that_versions_sample(tmp_path):
+    base = tmp_path / "base"
+    write_sample_dir(base, version=1)
+    write_sample_dir(base, version=2)
+    args = cli.build_parser().parse_args(
+        ["--base-path", str(base), "--rest-url", "http://x:1", "--model-version", "1"]
+    )
+    assert args.model_version == 1
+    assert cli._load_bundle(args).version == 1

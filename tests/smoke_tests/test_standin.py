@@ -288,6 +288,10 @@ def test_standin_labels_are_checked_and_predictions_follow_them(
     assert checks["rest.labels"]["detail"] == "canary=v2, stable=v1"
     assert checks["grpc.labels"]["status"] == "pass"
     assert checks["grpc.predict"]["detail"].startswith("v2:")
+    code, report = _run(server, model_copy, tmp_path, "--model-version", "1")
+    checks = _by_name(report)
+    assert code == 0
+    assert checks["grpc.predict"]["detail"].startswith("v1:")
     code, report = _run(server, model_copy, tmp_path, "--expect-label", "stable=2")
     checks = _by_name(report)
     assert code == 1
