@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import tensor_pb2
 from tensorflow_serving.apis import (
-    model_service_pb2,
+    model_management_pb2,
     model_service_pb2_grpc,
     predict_pb2,
     prediction_service_pb2_grpc,
@@ -219,7 +219,7 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer, _Base):
         return await self._call(context, self._status, request)
 
     def _reload(self, request):
-        response = model_service_pb2.ReloadConfigResponse()
+        response = model_management_pb2.ReloadConfigResponse()
         if request.config.WhichOneof("config") != "model_config_list":
             error = ServingError(
                 Code.INVALID_ARGUMENT,

@@ -7,11 +7,18 @@ import sys
 import time
 from pathlib import Path
 
+import grpc
 import numpy as np
 import pytest
 import requests
 import tensorflow as tf
-from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+from tensorflow_serving.apis import (
+    model_management_pb2,
+    model_service_pb2_grpc,
+    predict_pb2,
+    prediction_log_pb2,
+)
+from tensorflow_serving.config import model_server_config_pb2
 
 from tests.standin_fixtures import REPO_ROOT, free_port, port_open
 from tests.tfserving_standin.conftest import publish_version
@@ -128,6 +135,9 @@ def test_standin_labels_and_config_reload(
         f"{server.model_url}/labels/canary:predict", json=sample_request, timeout=30
     )
     assert canary.status_code == 200, canary.text
+    # GetModelStatus ignores the label and lists every version, as upstream does.
+    by_label = requests.get(f"{server.model_url}/labels/canary", timeout=10).json()
+    assert len(by_label["model_version_status"]) == 2
     unknown = requests.get(f"{server.model_url}/labels/nope/metadata", timeout=10)
     assert unknown.status_code == 400
     assert unknown.json()["error"] == "Unrecognized servable version label: nope"
@@ -221,3 +231,24 @@ def test_standin_sigterm_during_load_wait_exits_zero(tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_standin_grpc_reload_config_sets_labels(standin_server_factory, model_copy):
+    server = standin_server_factory(model_copy, "--file_system_poll_wait_seconds=0")
+    config = model_server_config_pb2.ModelServerConfig()
+    model = config.model_config_list.config.add(
+        name="fashion_mnist", base_path=str(model_copy), model_platform="tensorflow"
+    )
+    model.version_labels["stable"] = 1
+    request = model_management_pb2.ReloadConfigRequest(config=config)
+    with grpc.insecure_channel(server.grpc_target) as channel:
+        stub = model_service_pb2_grpc.ModelServiceStub(channel)
+        response = stub.HandleReloadConfigRequest(request, timeout=30)
+        assert response.status.error_code == 0, response.status.error_message
+        model.version_labels["canary"] = 5
+        refused = stub.HandleReloadConfigRequest(
+            model_management_pb2.ReloadConfigRequest(config=config), timeout=30
+        )
+    assert refused.status.error_code == 9  # FAILED_PRECONDITION
+    assert "version 5 of model fashion_mnist" in refused.status.error_message
+    assert served_version(server, "/labels/stable") == "1"
