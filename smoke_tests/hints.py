@@ -53,11 +53,18 @@ HINTS: tuple[Hint, ...] = (
     Hint(
         "input-name",
         r"does not have named input|Missing named input|Missing but required|"
-        r"Sent extra|input size does not match signature|inputs names differ|"
+        r"Sent extra|input size does not match signature|"
         r"Signature input alias: .* not found in request",
         "The request's input names differ from the signature's. Use the input "
         "aliases shown by GET /v1/models/<m>/metadata (e.g. saved_model_cli show "
         "--tag_set serve --signature_def serving_default).",
+    ),
+    Hint(
+        "signature-mismatch",
+        r"(inputs|outputs) names differ|(input|output) '.*' (dtype|shape): served",
+        "The served signature differs from export_metadata.json: the server runs "
+        "another model or version than the sample directory describes. Check "
+        "--model, --base-path/--sample-dir and which version is deployed.",
     ),
     Hint(
         "signature",

@@ -32,6 +32,8 @@ from smoke_tests import hints
         ),
         ('Serving signature key "serving_default" not found.', "signature"),
         ("serving_default not found", "signature"),
+        ("inputs names differ: served ['image'], export ['img']", "signature-mismatch"),
+        ("input 'image' dtype: served DT_FLOAT, export DT_UINT8", "signature-mismatch"),
         ("Received message larger than max (5000000 vs. 4194304)", "grpc-message-size"),
         ("Timed out waiting for notification", "rest-timeout"),
         (
