@@ -13,14 +13,18 @@ Typical usage example:
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 from hdrh.histogram import HdrHistogram
 
 from loadtest import constants
 
 HIST_NAMES = ("corrected", "uncorrected", "lag", "dispatch_lag", "all_attempts")
+# Raw rows kept before they are folded into the histograms (about 33 B each).
+MAX_RAW_ROWS = 5_000_000
 
 
 def new_histogram() -> HdrHistogram:
@@ -30,8 +34,16 @@ def new_histogram() -> HdrHistogram:
     )
 
 
-def _us(ns: int) -> int:
-    return max(1, min(ns // 1000, constants.HIST_HIGHEST_US))
+def record_many(hist: HdrHistogram, values_ns: np.ndarray) -> None:
+    """Add nanosecond values to a microsecond histogram, one call per distinct value."""
+    if values_ns.size == 0:
+        return
+    values_us = np.clip(
+        values_ns // 1000, constants.HIST_LOWEST_US, constants.HIST_HIGHEST_US
+    )
+    distinct, counts = np.unique(values_us, return_counts=True)
+    for value, count in zip(distinct.tolist(), counts.tolist(), strict=True):
+        hist.record_value(value, count)
 
 
 @dataclass
@@ -47,6 +59,10 @@ class Second:
 
 class Recorder:
     """Records one worker's measured requests (warm-up ones are only counted).
+
+    The hot path only appends four timestamps and an ok flag to arrays; the
+    histograms are filled from them in bulk after the run (or when the raw
+    buffer reaches ``MAX_RAW_ROWS``).
 
     Args:
         measure_start_ns: ``perf_counter_ns`` when the measured window opens.
@@ -72,6 +88,8 @@ class Recorder:
         self.failed = 0
         self.first_sent_ns: int | None = None
         self.last_sent_ns: int | None = None
+        self._raw = tuple(array("q") for _ in range(4))
+        self._ok_flags = bytearray()
 
     def _second(self, t_ns: int) -> Second:
         idx = (t_ns - self.measure_start_ns) // 1_000_000_000
@@ -103,27 +121,51 @@ class Recorder:
         status: str,
         error: str | None,
     ) -> None:
-        """Record a finished request's three intervals and its outcome."""
-        hists = self.hists
-        corrected = _us(done_ns - scheduled_ns)
-        hists["lag"].record_value(_us(sent_ns - scheduled_ns))
-        hists["dispatch_lag"].record_value(_us(dispatched_ns - scheduled_ns))
-        hists["all_attempts"].record_value(corrected)
+        """Record a finished request's timestamps and its outcome."""
+        raw = self._raw
+        raw[0].append(scheduled_ns)
+        raw[1].append(dispatched_ns)
+        raw[2].append(sent_ns)
+        raw[3].append(done_ns)
         self.statuses[status] += 1
-        sec = self._second(scheduled_ns)
         if error is None:
             self.ok += 1
-            hists["corrected"].record_value(corrected)
-            hists["uncorrected"].record_value(_us(done_ns - sent_ns))
-            sec.ok += 1
-            sec.hist.record_value(corrected)
+            self._ok_flags.append(1)
         else:
             self.failed += 1
             self.errors[error] += 1
-            sec.errors += 1
+            self._ok_flags.append(0)
+        if len(self._ok_flags) >= MAX_RAW_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Fold the raw rows into the histograms and per-second rows."""
+        if not self._ok_flags:
+            return
+        sched, disp, sent, done = (np.frombuffer(a, dtype=np.int64) for a in self._raw)
+        ok = np.frombuffer(bytes(self._ok_flags), dtype=np.uint8).astype(bool)
+        hists = self.hists
+        corrected = done - sched
+        record_many(hists["lag"], sent - sched)
+        record_many(hists["dispatch_lag"], disp - sched)
+        record_many(hists["all_attempts"], corrected)
+        record_many(hists["corrected"], corrected[ok])
+        record_many(hists["uncorrected"], (done - sent)[ok])
+        idx = np.maximum((sched - self.measure_start_ns) // 1_000_000_000, 0)
+        for sec_index in np.unique(idx).tolist():
+            self._second(self.measure_start_ns + sec_index * 1_000_000_000)
+            sec = self.seconds[sec_index]
+            in_sec = idx == sec_index
+            n_ok = int(np.count_nonzero(in_sec & ok))
+            sec.ok += n_ok
+            sec.errors += int(np.count_nonzero(in_sec)) - n_ok
+            record_many(sec.hist, corrected[in_sec & ok])
+        self._raw = tuple(array("q") for _ in range(4))
+        self._ok_flags = bytearray()
 
     def to_result(self) -> dict:
         """Return a picklable, JSON-friendly result with encoded histograms."""
+        self.flush()
         return {
             "scheduled": self.scheduled,
             "sent": self.sent,
