@@ -137,6 +137,39 @@ def build_model_server_config(options: ServerOptions):
     return build_single_model_config(options.model_name, options.model_base_path)
 
 
+def model_platform(model) -> str:
+    """ServerCore's GetPlatform: model_platform, or the deprecated model_type.
+
+    Raises:
+        ServingError: neither or both are set (upstream refuses both cases).
+    """
+    if model.model_type:
+        logger.warning(
+            "Deprecated ModelServerConfig::model_type field used. "
+            "Prefer ModelServerConfig::model_platform."
+        )
+        if model.model_platform:
+            raise ServingError(
+                Code.INVALID_ARGUMENT,
+                "Illegal setting both ModelServerConfig::model_type (deprecated) "
+                f"and ModelServerConfig::model_platform, model name is {model.name}",
+            )
+        if model.model_type != 1:  # ModelType.TENSORFLOW
+            raise ServingError(
+                Code.INVALID_ARGUMENT,
+                f"ModelServerConfig::model_type choice {model.model_type} not "
+                "supported.",
+            )
+        return constants.TENSORFLOW_PLATFORM
+    if not model.model_platform:
+        raise ServingError(
+            Code.INVALID_ARGUMENT,
+            "Illegal setting neither ModelServerConfig::model_type (deprecated) nor "
+            f"ModelServerConfig::model_platform, model name is {model.name}",
+        )
+    return model.model_platform
+
+
 def validate_model_config_list(config) -> None:
     """Checks a ModelServerConfig the way ServerCore does before loading.
 
@@ -150,25 +183,28 @@ def validate_model_config_list(config) -> None:
             Code.UNIMPLEMENTED,
             "The stand-in supports only model_config_list in ModelServerConfig",
         )
+    models = config.model_config_list.config
     seen: set[str] = set()
-    for model in config.model_config_list.config:
+    for model in models:
         if model.name in seen:
             raise ServingError(
                 Code.INVALID_ARGUMENT,
                 f"Illegal to list model {model.name} multiple times in config list",
             )
         seen.add(model.name)
-        platform = model.model_platform or constants.TENSORFLOW_PLATFORM
-        if platform != constants.TENSORFLOW_PLATFORM:
-            raise ServingError(
-                Code.INVALID_ARGUMENT,
-                f"Model {model.name} requests unsupported platform {platform}",
-            )
+    for model in models:
         if not model.base_path.startswith("/") and "://" not in model.base_path:
             raise ServingError(
                 Code.INVALID_ARGUMENT,
                 f"Expected model {model.name} to have an absolute path or URI; "
                 f"got base_path()={model.base_path}",
+            )
+    for model in models:
+        platform = model_platform(model)
+        if platform != constants.TENSORFLOW_PLATFORM:
+            raise ServingError(
+                Code.INVALID_ARGUMENT,
+                f"Model {model.name} requests unsupported platform {platform}",
             )
 
 

@@ -6,9 +6,13 @@ import json
 import numpy as np
 import pytest
 from tensorflow.core.framework import types_pb2
+from tensorflow_serving.config import model_server_config_pb2
 
 from tfserving_standin import cli, json_tensor, metrics
-from tfserving_standin.config import parse_grpc_channel_arguments
+from tfserving_standin.config import (
+    parse_grpc_channel_arguments,
+    validate_model_config_list,
+)
 from tfserving_standin.errors import Code, ServingError, http_status
 from tfserving_standin.jsonwriter import error_body, format_tf_float
 from tfserving_standin.manager import parse_version
@@ -163,3 +167,30 @@ def test_standin_grpc_channel_arguments_parse_like_server_cc():
         "grpc.max_connection_age_ms=2000,grpc.lb_policy_name=round_robin"
     ) == [("grpc.max_connection_age_ms", 2000), ("grpc.lb_policy_name", "round_robin")]
     assert parse_grpc_channel_arguments("") == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"name": "m", "base_path": "/models/m"},
+            "Illegal setting neither ModelServerConfig::model_type (deprecated) nor "
+            "ModelServerConfig::model_platform, model name is m",
+        ),
+        (
+            {"name": "m", "base_path": "models/m", "model_platform": "tensorflow"},
+            "Expected model m to have an absolute path or URI; got "
+            "base_path()=models/m",
+        ),
+        (
+            {"name": "m", "base_path": "/m", "model_platform": "onnx"},
+            "Model m requests unsupported platform onnx",
+        ),
+    ],
+)
+def test_standin_models_config_validation(fields, message):
+    config = model_server_config_pb2.ModelServerConfig()
+    config.model_config_list.config.add(**fields)
+    with pytest.raises(ServingError) as caught:
+        validate_model_config_list(config)
+    assert caught.value.message == message
