@@ -136,6 +136,14 @@ def aspired_versions(model) -> list[tuple[int, str]]:
     return [(v, os.path.join(base, by_version[v])) for v in chosen]
 
 
+def _source_key(model) -> bytes:
+    """What the file-system source sees of a model (labels excluded)."""
+    copy = type(model)()
+    copy.CopyFrom(model)
+    copy.ClearField("version_labels")
+    return copy.SerializeToString(deterministic=True)
+
+
 class ModelManager:
     """Keeps every configured model's versions loaded according to its policy."""
 
@@ -278,17 +286,23 @@ class ModelManager:
             self._update_labels(new_config)
             logger.info("Adding/updating models.")
             with self._lock:
-                old = set(self._models)
+                old = {name: _source_key(m) for name, m in self._models.items()}
                 self._models = {m.name: m for m in new_config.model_config_list.config}
                 for model in new_config.model_config_list.config:
                     logger.info(" (Re-)adding model: %s", model.name)
-                new_models = set(self._models) - old
+                new_models = set(self._models) - set(old)
+                sources_changed = old != {
+                    name: _source_key(m) for name, m in self._models.items()
+                }
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="standin-manager", daemon=True
                 )
                 self._thread.start()
-            else:
+            elif sources_changed:
+                # Only a change of models, base paths or policies re-polls now;
+                # a label-only change must not (file_system_poll_wait_seconds=0
+                # means "never look at the base path again").
                 self._wake.set()
             self.wait_until_available(new_models if not first else set(self._models))
             logger.info("Finished adding/updating models")

@@ -252,3 +252,34 @@ def test_standin_grpc_reload_config_sets_labels(standin_server_factory, model_co
     assert refused.status.error_code == 9  # FAILED_PRECONDITION
     assert "version 5 of model fashion_mnist" in refused.status.error_message
     assert served_version(server, "/labels/stable") == "1"
+
+
+def test_standin_file_system_poll_zero_never_picks_up_new_versions(
+    standin_server_factory, model_copy, tmp_path
+):
+    config = tmp_path / "models.config"
+    base = (
+        f'name: "fashion_mnist" base_path: "{model_copy}" model_platform: "tensorflow"'
+    )
+    config.write_text(f"model_config_list {{ config {{ {base} }} }}\n")
+    server = standin_server_factory(
+        None,
+        f"--model_config_file={config}",
+        "--model_config_file_poll_wait_seconds=1",
+        "--file_system_poll_wait_seconds=0",
+    )
+    publish_version(model_copy, 1, 2)
+    labels = 'version_labels { key: "stable" value: 1 }'
+    config.write_text(f"model_config_list {{ config {{ {base} {labels} }} }}\n")
+    wait_for(
+        lambda: (
+            requests.get(
+                f"{server.model_url}/labels/stable/metadata", timeout=10
+            ).status_code
+            == 200
+        ),
+        what="the label-only config change",
+    )
+    time.sleep(1.5)
+    assert set(states(server)) == {"1"}
+    assert served_version(server) == "1"
