@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,7 @@ class SmokeConfig:
     atol: float = constants.DEFAULT_ATOL
     fail_on_version_errors: bool = False
     wait_ready: float = 0.0
+    concurrency: int = 0
 
 
 def _short(text: str) -> str:
@@ -189,8 +191,10 @@ class SmokeRun:
         self._record("sample.request", None, self._build_sample)
         self._record("rest.predict.row", "rest", self._rest_predict_row)
         self._record("rest.predict.columnar", "rest", self._rest_predict_columnar)
+        self._record("rest.predict.batch1", "rest", self._rest_predict_batch1)
         self._record("grpc.predict", "grpc", self._grpc_predict)
         self._record("parity.rest_grpc", None, self._parity)
+        self._record("rest.concurrent", "rest", self._rest_concurrent)
         served = any(
             r.status == PASS for r in self.results if r.name.endswith(".status")
         )
@@ -363,7 +367,9 @@ class SmokeRun:
             self.config.bundle.golden, self._output_names()
         )
 
-    def _verify(self, outputs: dict[str, Any], what: str) -> str:
+    def _verify(
+        self, outputs: dict[str, Any], what: str, rows: int | None = None
+    ) -> str:
         names = self._output_names()
         if names and not set(outputs) <= set(names):
             raise CheckFailed(
@@ -380,6 +386,8 @@ class SmokeRun:
             if wrong:
                 raise CheckFailed(f"{what}: output shapes " + "; ".join(wrong))
         golden = self._golden()
+        if golden is not None and rows is not None:
+            golden = {k: np.asarray(v)[:rows] for k, v in golden.items()}
         shapes = ", ".join(
             f"{k}{list(np.shape(v))}" for k, v in sorted(outputs.items())
         )
@@ -426,6 +434,48 @@ class SmokeRun:
         outputs = self._rest_predict(body, payloads.parse_predictions, "REST row")
         self.rest_outputs = outputs
         return self._verify(outputs, "REST row predictions")
+
+    def _rest_predict_batch1(self) -> str:
+        sample = payloads.first_rows(self._need_sample())
+        body = payloads.row_body(sample, self.config.bundle.signature_name)
+        outputs = self._rest_predict(body, payloads.parse_predictions, "REST batch 1")
+        return self._verify(outputs, "REST batch-of-1 predictions", rows=1)
+
+    def _rest_concurrent(self) -> str:
+        """Sends the row request N times in parallel: all 200, identical answers."""
+        count = self.config.concurrency
+        if count <= 0:
+            raise CheckSkipped("--concurrency 0")
+        rest = self.config.rest
+        body = payloads.row_body(self._need_sample(), self.config.bundle.signature_name)
+        path = rest.model_path(self.config.model, **self._target()) + ":predict"
+
+        def send(_index: int) -> RestReply:
+            client = RestClient(rest.base_url, rest.timeout)
+            try:
+                return client.post(path, body)
+            finally:
+                client.close()
+
+        start = time.monotonic()
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            replies = list(pool.map(send, range(count)))
+        elapsed = time.monotonic() - start
+        failed = [r for r in replies if r.status != 200]
+        if failed:
+            raise CheckFailed(
+                f"{len(failed)}/{count} parallel requests failed; first: HTTP "
+                f"{failed[0].status}: {failed[0].error_text()}"
+            )
+        names = self._output_names()
+        answers = [payloads.parse_predictions(r.body, names) for r in replies]
+        differ = sum(bool(compare.outputs(a, answers[0], 0.0, 0.0)) for a in answers)
+        if differ:
+            raise CheckFailed(
+                f"{differ}/{count} parallel answers differ from the first"
+            )
+        detail = self._verify(answers[0], "parallel predictions")
+        return f"{count} parallel requests in {elapsed:.2f}s, identical; {detail}"
 
     def _rest_predict_columnar(self) -> str:
         sample = self._need_sample()

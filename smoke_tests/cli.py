@@ -146,6 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(0: check once)",
     )
     tune.add_argument(
+        "--concurrency",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also send the sample N times in parallel over REST and require "
+        "identical answers (a sanity check, not a load test; 0 skips it)",
+    )
+    tune.add_argument(
         "--rtol", type=float, help="relative tolerance (default: export metadata)"
     )
     tune.add_argument(
@@ -183,6 +191,10 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError(f"--grpc-target {args.grpc_target!r} must be host:port")
     if args.metrics_path and not args.metrics_path.startswith("/"):
         raise UsageError(f"--metrics-path {args.metrics_path!r} must start with /")
+    if not 0 <= args.concurrency <= constants.MAX_CONCURRENCY:
+        raise UsageError(
+            f"--concurrency must be between 0 and {constants.MAX_CONCURRENCY}"
+        )
     if args.wait_ready < 0:
         raise UsageError("--wait-ready must be >= 0 seconds")
     if args.max_grpc_message_mb <= 0:
@@ -303,6 +315,7 @@ def run(args: argparse.Namespace) -> int:
             atol=args.atol if args.atol is not None else atol,
             fail_on_version_errors=args.fail_on_version_errors,
             wait_ready=args.wait_ready,
+            concurrency=args.concurrency,
         )
         try:
             smoke_run = SmokeRun(config)

@@ -19,6 +19,8 @@ DEFAULT_ATOL = 1e-6
 PARITY_RTOL = 1e-6
 PARITY_ATOL = 1e-7
 PORT_FORWARD_READY_SECONDS = 30.0
+# Upper bound for --concurrency: a sanity check, not a load test.
+MAX_CONCURRENCY = 64
 METRIC_REQUEST_COUNT = ":tensorflow:serving:request_count"
 RELEASE_LABEL = "app.kubernetes.io/instance"
 HTTP_PORT_NAME = "http"

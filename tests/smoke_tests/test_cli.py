@@ -40,6 +40,7 @@ def sample_dir(tmp_path):
             "a",
         ],
         ["--sample-dir", "SAMPLE", "--rest-url", "http://x:1", "--timeout", "0"],
+        ["--sample-dir", "SAMPLE", "--rest-url", "http://x:1", "--concurrency", "500"],
         ["--sample-dir", "/does/not/exist", "--rest-url", "http://x:1"],
         ["--base-path", "/does/not/exist", "--rest-url", "http://x:1"],
     ],

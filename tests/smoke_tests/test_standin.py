@@ -71,6 +71,8 @@ def test_standin_good_deployment_passes_over_rest_and_grpc(
         "1",
         "--metrics-path",
         METRICS_PATH,
+        "--concurrency",
+        "8",
     )
     checks = _by_name(report)
     failed = {n: c["detail"] for n, c in checks.items() if c["status"] == "fail"}
@@ -83,8 +85,10 @@ def test_standin_good_deployment_passes_over_rest_and_grpc(
         "sample.request",
         "rest.predict.row",
         "rest.predict.columnar",
+        "rest.predict.batch1",
         "grpc.predict",
         "parity.rest_grpc",
+        "rest.concurrent",
         "rest.error.unknown_model",
         "grpc.error.unknown_model",
         "rest.error.wrong_shape",
