@@ -26,6 +26,8 @@ DEFAULT_EXPECTED_LATENCY_MS = 50.0
 MIN_REST_CONNECTIONS = 8
 MAX_REST_CONNECTIONS = 2048
 DEFAULT_SEED = 1
+# Shortest dispatcher sleep; below the loop's 1 ms timer resolution it would spin.
+DISPATCH_MIN_SLEEP_S = 0.001
 
 # Validity gates (the run is INVALID, exit 3, when one fails).
 MIN_ACHIEVED_RATIO = 0.99

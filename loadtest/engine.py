@@ -7,10 +7,12 @@ from ``scheduled`` (coordinated-omission free); ``done - sent`` is kept as the
 uncorrected view and ``sent - scheduled`` as client lag. ``dispatched - scheduled``
 (dispatch lag) measures the generator alone and feeds the validity gate.
 
-The dispatcher sleeps until the next arrival; waits shorter than the event
-loop's millisecond timer resolution become plain loop iterations (I/O is still
-polled), which costs some CPU at low rates but keeps dispatch lag in the tens of
-microseconds instead of up to a millisecond.
+The dispatcher sleeps until the next arrival, but never less than
+``DISPATCH_MIN_SLEEP_S`` (1 ms, the event loop's timer resolution): shorter
+waits would turn the dispatcher into a spin loop that burns a core (measured:
+0.97 vs 0.37 CPU at 2,500 gRPC req/s). Requests that fall due meanwhile are
+fired together on wake-up, so dispatch lag is up to about 1 ms by design; it is
+measured and gated, never hidden.
 
 Typical usage example:
 
@@ -158,7 +160,7 @@ class _Worker:
                 break
             if i < n:
                 delay = (times[i] - perf()) / 1e9
-                await asyncio.sleep(delay if delay > 0 else 0)
+                await asyncio.sleep(max(delay, constants.DISPATCH_MIN_SLEEP_S))
         if tasks:
             await asyncio.gather(*list(tasks), return_exceptions=True)
 
