@@ -210,8 +210,12 @@ async def serve(options: ServerOptions) -> int:
                 Code.INVALID_ARGUMENT, "Failed to BuildAndStart gRPC server"
             ) from exc
     await grpc_server.start()
-    for address in addresses:
-        logger.info("Running gRPC ModelServer at %s ...", address.removeprefix("unix:"))
+    if options.grpc_port:
+        logger.info("Running gRPC ModelServer at 0.0.0.0:%d ...", options.grpc_port)
+    if options.grpc_socket_path:
+        logger.info(
+            "Running gRPC ModelServer at UNIX socket %s ...", options.grpc_socket_path
+        )
 
     runner = None
     if options.http_port:
