@@ -4,11 +4,11 @@
 # Usage: hack/cluster/build-kubernetes.sh [--force]
 #
 # Compiles kube-apiserver, kube-controller-manager, kube-scheduler, kubelet,
-# kube-proxy and kubectl at KUBERNETES_VERSION (plus our CRI pod remover,
-# hack/cluster/build/cmd/remove-pods) (hack/versions.env) with the
-# pinned module in hack/cluster/build/ in ONE `go build` so shared packages
-# compile once. Output: ${K8S_CACHE_DIR}/k8s-<version>/bin. A warm run (all
-# binaries present and stamped with the version) returns at once.
+# kube-proxy, kubectl, kubeadm (for the kind node image) and our CRI pod remover
+# (hack/cluster/build/cmd/remove-pods) at KUBERNETES_VERSION (hack/versions.env)
+# with the pinned module in hack/cluster/build/ in ONE `go build`, so shared
+# packages compile once. Output: ${K8S_CACHE_DIR}/k8s-<version>/bin. A warm run
+# (all binaries present and stamped with the version) returns at once.
 set -o errexit -o nounset -o pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -18,7 +18,7 @@ source "${REPO_ROOT}/hack/versions.env"
 K8S_CACHE_DIR="${K8S_CACHE_DIR:-${HOME}/.cache/tf-serving-k8s}"
 BIN_DIR="${K8S_CACHE_DIR}/k8s-${KUBERNETES_VERSION}/bin"
 BUILD_MODULE="${REPO_ROOT}/hack/cluster/build"
-COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
+COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl kubeadm)
 HELPERS=(remove-pods)
 
 log() { printf '[build-kubernetes] %s\n' "$*" >&2; }

@@ -95,7 +95,7 @@ def build_layer(
             tar.addfile(info, io.BytesIO(data))
     uncompressed = raw.getvalue()
     diff_id = "sha256:" + hashlib.sha256(uncompressed).hexdigest()
-    return gzip.compress(uncompressed, mtime=EPOCH), diff_id
+    return gzip.compress(uncompressed, compresslevel=1, mtime=EPOCH), diff_id
 
 
 def descriptor(media_type: str, blob: bytes) -> dict:
@@ -108,18 +108,23 @@ def descriptor(media_type: str, blob: bytes) -> dict:
 
 
 def write_archive(
-    name: str,
+    names: list[str],
     files: list[tuple[Path, str]],
     symlinks: list[tuple[str, str]],
     entrypoint: list[str],
     output: Path,
+    env: list[str] | None = None,
 ) -> str:
     """Write the OCI archive and return the manifest digest."""
     layer, diff_id = build_layer(files, symlinks)
     config = {
         "architecture": "amd64",
         "os": "linux",
-        "config": {"Entrypoint": entrypoint, "WorkingDir": "/", "Env": ["PATH=/bin"]},
+        "config": {
+            "Entrypoint": entrypoint,
+            "WorkingDir": "/",
+            "Env": env or ["PATH=/bin"],
+        },
         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
         "history": [{"created_by": "hack/cluster/oci_archive.py"}],
     }
@@ -131,16 +136,19 @@ def write_archive(
         "layers": [descriptor(MEDIA_LAYER, layer)],
     }
     manifest_blob = json.dumps(manifest, sort_keys=True).encode()
-    manifest_desc = descriptor(MEDIA_MANIFEST, manifest_blob)
-    manifest_desc["annotations"] = {
-        "io.containerd.image.name": name,
-        "org.opencontainers.image.ref.name": name.rsplit(":", 1)[-1],
-    }
-    manifest_desc["platform"] = {"architecture": "amd64", "os": "linux"}
+    manifests = []
+    for name in names:
+        manifest_desc = descriptor(MEDIA_MANIFEST, manifest_blob)
+        manifest_desc["annotations"] = {
+            "io.containerd.image.name": name,
+            "org.opencontainers.image.ref.name": name.rsplit(":", 1)[-1],
+        }
+        manifest_desc["platform"] = {"architecture": "amd64", "os": "linux"}
+        manifests.append(manifest_desc)
     index = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [manifest_desc],
+        "manifests": manifests,
     }
     members = {
         "oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode(),
@@ -162,7 +170,7 @@ def write_archive(
             info.mode = 0o644
             info.mtime = EPOCH
             tar.addfile(info, io.BytesIO(data))
-    return manifest_desc["digest"]
+    return manifests[0]["digest"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,8 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--name",
+        action="append",
         required=True,
-        help="full image reference, e.g. tfserving.local/pause:1",
+        help="image reference, e.g. tfserving.local/pause:1 (repeat to add tags)",
     )
     parser.add_argument(
         "--add",
@@ -193,12 +202,15 @@ def main(argv: list[str] | None = None) -> int:
         "--entrypoint", action="append", required=True, help="entrypoint argv element"
     )
     parser.add_argument(
+        "--env", action="append", default=[], help="KEY=value for the image config"
+    )
+    parser.add_argument(
         "--output", type=Path, required=True, help="archive path to write"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[oci-archive] %(message)s")
     digest = write_archive(
-        args.name, args.add, args.symlink, args.entrypoint, args.output
+        args.name, args.add, args.symlink, args.entrypoint, args.output, args.env
     )
     logger.info("wrote %s (%s) as %s", args.output, args.name, digest)
     print(args.output)

@@ -3,7 +3,9 @@
 The tests run only when the offline cluster is up: its admin kubeconfig
 (<state>/kubeconfig, state dir from CLUSTER_STATE_DIR or /var/lib/tf-serving-k8s)
 exists and the API server answers /readyz. Otherwise every test skips with the
-command that starts the cluster.
+command that starts the cluster. CLUSTER_KUBECONFIG points the same tests at
+another cluster holding our busybox image, e.g. the offline kind cluster from
+hack/kind-up.sh (then ClusterIPs are not routed to the host).
 
 Typical usage example:
 
@@ -46,6 +48,7 @@ class Cluster:
     kubectl_path: str
     namespace: str
     versions: dict[str, str]
+    host_routes_services: bool
 
     def kubectl(
         self, *args: str, check: bool = True, stdin: str | None = None
@@ -83,7 +86,8 @@ def find_kubectl(versions: dict[str, str]) -> str | None:
 def cluster() -> Iterator[Cluster]:
     """The offline cluster with a fresh namespace, deleted after the session."""
     state_dir = Path(os.environ.get("CLUSTER_STATE_DIR", DEFAULT_STATE_DIR))
-    kubeconfig = state_dir / "kubeconfig"
+    override = os.environ.get("CLUSTER_KUBECONFIG")
+    kubeconfig = Path(override) if override else state_dir / "kubeconfig"
     versions = read_versions()
     kubectl = find_kubectl(versions)
     if not kubeconfig.is_file() or kubectl is None:
@@ -104,7 +108,7 @@ def cluster() -> Iterator[Cluster]:
             "start it with: sudo hack/cluster-up.sh"
         )
     namespace = f"cluster-test-{uuid.uuid4().hex[:8]}"
-    handle = Cluster(kubeconfig, kubectl, namespace, versions)
+    handle = Cluster(kubeconfig, kubectl, namespace, versions, not override)
     handle.kubectl("create", "namespace", namespace)
     handle.kubectl(
         "wait",
