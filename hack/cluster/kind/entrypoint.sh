@@ -15,8 +15,9 @@ mount -o remount,rw /sys/fs/cgroup 2>/dev/null || log "could not remount /sys/fs
 awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup") print $5, $(i + 3); break } }' \
   /proc/self/mountinfo | while read -r point superopts; do
   controllers="$(echo "${superopts}" | tr ',' '\n' | grep -Ev '^(rw|ro)$' | paste -sd, -)"
-  umount "${point}" && mount -t cgroup -o "rw,nosuid,nodev,noexec,${controllers}" cgroup "${point}" ||
+  if ! { umount "${point}" && mount -t cgroup -o "rw,nosuid,nodev,noexec,${controllers}" cgroup "${point}"; }; then
     log "could not remount ${point} (${controllers})"
+  fi
 done
 if [ "$(stat -fc %T /sys/fs/cgroup)" != "cgroup2fs" ]; then
   # kind waits for this phrase (or systemd's multi-user target) in the node's log.
@@ -26,7 +27,9 @@ if [ "$(stat -fc %T /sys/fs/cgroup)" != "cgroup2fs" ]; then
   for point in /sys/fs/cgroup/*/; do
     mkdir -p "${point}kubelet.slice" 2>/dev/null || continue
     for file in cpuset.cpus cpuset.mems; do
-      [ -f "${point}${file}" ] && cat "${point}${file}" >"${point}kubelet.slice/${file}" 2>/dev/null || true
+      if [ -f "${point}${file}" ]; then
+        cat "${point}${file}" >"${point}kubelet.slice/${file}" 2>/dev/null || true
+      fi
     done
   done
 fi
