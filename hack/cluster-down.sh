@@ -126,7 +126,8 @@ main() {
   remove_network
   unmount_leftovers
   if [[ "${keep_state}" == false ]]; then
-    rm -rf "${STATE_DIR}" /run/tf-serving-k8s
+    # /tmp/hostpath_provisioner: volumes of the default StorageClass (cluster-up.sh).
+    rm -rf "${STATE_DIR}" /run/tf-serving-k8s /tmp/hostpath_provisioner
     log "removed ${STATE_DIR}"
   fi
   log "cluster down"

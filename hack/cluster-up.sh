@@ -166,6 +166,7 @@ start_control_plane() {
     --cluster-signing-cert-file="${PKI_DIR}/ca.crt" --cluster-signing-key-file="${PKI_DIR}/ca.key" \
     --use-service-account-credentials=true \
     --service-cluster-ip-range="${SERVICE_CIDR}" \
+    --enable-hostpath-provisioner=true \
     --leader-elect=false --profiling=false --v=1
   start_component kube-scheduler "${K8S_BIN_DIR}/kube-scheduler" \
     --kubeconfig="${STATE_DIR}/scheduler.kubeconfig" \
@@ -191,6 +192,23 @@ wait_ready() {
   wait_for "node ${NODE_NAME} Ready" 180 kubelet node_is_ready
   wait_for "default service account" 60 kube-controller-manager \
     kubectl_admin get serviceaccount default --namespace default
+}
+
+# The default StorageClass: Kubernetes' own single-node hostPath provisioner
+# (kube-controller-manager --enable-hostpath-provisioner; volumes under
+# /tmp/hostpath_provisioner), so charts' PVCs bind as on kind.
+add_storage_class() {
+  kubectl_admin apply -f - >/dev/null <<YAML
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: kubernetes.io/host-path
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+YAML
 }
 
 write_env() {
@@ -221,6 +239,7 @@ main() {
     start_control_plane
     start_node
     wait_ready
+    add_storage_class
     log "cluster up in $((SECONDS - start)) s"
   fi
   write_env

@@ -1,0 +1,276 @@
+"""Every chart ci/ scenario on the offline cluster with the TF Serving STAND-IN image.
+
+For each scenario the cluster supports: helm install --wait (scenario values + the
+stand-in overrides in values/standin-values.yaml + a hostPath model volume), helm
+test --logs, the smoke test over port-forward (REST + gRPC), and a short open-loop
+load test with an SLO through the Service's ClusterIP. Scenarios the cluster cannot
+support skip with the reason. This tests the chart on a real cluster with the
+stand-in, never TensorFlow Serving itself.
+
+Typical usage example:
+
+    make e2e        # or, with the cluster up: pytest -m kind tests/e2e
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import MODEL_NAME, Releases
+from tests.e2e.kube import CHART_DIR, REPO_ROOT, Kube
+from tests.e2e.workload import (
+    describe_load,
+    load_argv,
+    make_readable,
+    publish_version,
+    run_load,
+)
+
+pytestmark = [pytest.mark.kind, pytest.mark.timeout(900)]
+
+CI_DIR = CHART_DIR / "ci"
+LOAD_RATE = 20.0
+LOAD_DURATION_S = 10.0
+LOAD_P99_MS = 500.0
+SMOKE_TIMEOUT_S = 300
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """How the e2e suite runs one ci/ values file."""
+
+    file: str
+    # Extra --set values for this cluster (beyond values/standin-values.yaml).
+    sets: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Model versions the volume holds (copies of the trained v1/v2).
+    versions: tuple[int, ...] = (1,)
+    # Further model names holding the same versions.
+    extra_models: tuple[str, ...] = ()
+    smoke_args: tuple[str, ...] = ()
+    # The chart must create PVC `claim` on a static hostPath PV.
+    claim: str = ""
+    # The chart creates its own PVC from the default StorageClass: models are
+    # staged into the provisioned volume once it is Bound.
+    provisioned: bool = False
+    # Returns a reason to skip on this cluster, or "".
+    unsupported: Callable[[Kube], str] = lambda kube: ""
+    note: str = ""
+
+
+HOST_VOLUME = {"modelStorage.type": "hostPath"}
+
+
+def needs_default_storage_class(kube: Kube) -> str:
+    """Skip reason for scenarios on a chart-created PVC."""
+    if kube.has_default_storage_class():
+        return ""
+    return (
+        "the chart-created PVC needs a default StorageClass (dynamic provisioner); "
+        "this cluster has none (hack/cluster-up.sh adds one)"
+    )
+
+
+def needs_ingress(kube: Kube) -> str:
+    """Skip reason for scenarios that route traffic through ingress-nginx."""
+    if kube.has_ingress_class("nginx"):
+        return "ingress-nginx is installed but its TLS Secrets are not provisioned here"
+    return (
+        "needs an ingress controller (IngressClass nginx) and two TLS Secrets; the "
+        "offline cluster has no ingress controller. Its gRPC max-connection-age and "
+        "3 replicas run in test_rollouts_standin (step e) instead"
+    )
+
+
+def hardened_minimal(kube: Kube) -> str:
+    """Skip reason for the emptyDir / gRPC health-check scenario."""
+    return (
+        "its emptyDir volume holds no models, so the server never becomes Ready "
+        "(the scenario says static checks only), and probes.grpcHealthCheck needs a "
+        "TF Serving image tag >= 2.15.1 while the stand-in image is tagged "
+        f"{kube.versions['TFS_STANDIN_TAG']}"
+    )
+
+
+SCENARIOS = {
+    "01-default": Scenario(
+        "01-default-values.yaml",
+        provisioned=True,
+        unsupported=needs_default_storage_class,
+        note="models copied into the provisioned PVC after it binds",
+    ),
+    "02-multi-model-labels": Scenario(
+        "02-multi-model-labels-values.yaml",
+        sets=HOST_VOLUME,
+        versions=(1, 2),
+        extra_models=("half_plus_two",),
+        smoke_args=(
+            "--expect-versions",
+            "1,2",
+            "--expect-label",
+            "stable=1",
+            "--expect-label",
+            "canary=2",
+        ),
+        note="models on a hostPath instead of the default chart-created PVC",
+    ),
+    "03-pvc": Scenario("03-pvc-values.yaml", claim="tf-serving-models"),
+    "04-kind-hostpath": Scenario("04-kind-hostpath-values.yaml"),
+    "05-batching-monitoring": Scenario(
+        "05-batching-monitoring-values.yaml",
+        sets={**HOST_VOLUME, "serviceMonitor.enabled": "false"},
+        note="ServiceMonitor off: no Prometheus Operator CRDs on this cluster",
+    ),
+    "06-ingress": Scenario("06-ingress-values.yaml", unsupported=needs_ingress),
+    "07-hardened-minimal": Scenario(
+        "07-hardened-minimal-values.yaml", unsupported=hardened_minimal
+    ),
+}
+
+
+def test_every_ci_scenario_is_listed() -> None:
+    """A new ci/ file must get a row in SCENARIOS (run or skipped with a reason)."""
+    files = sorted(p.name for p in CI_DIR.glob("*-values.yaml"))
+    assert files == sorted(s.file for s in SCENARIOS.values())
+
+
+def stage_models(
+    release_dir: Path, scenario: Scenario, trained: dict[int, Path]
+) -> None:
+    """Fills the release's host models dir with the scenario's models and versions."""
+    for model in (MODEL_NAME, *scenario.extra_models):
+        base = release_dir / model
+        base.mkdir(parents=True, exist_ok=True)
+        for version in scenario.versions:
+            publish_version(trained[version], base, version)
+    make_readable(release_dir)
+
+
+def run_smoke(
+    kube: Kube, release: str, namespace: str, base_path: Path, out: Path, *extra: str
+) -> subprocess.CompletedProcess:
+    """`python -m smoke_tests --release` (port-forward to REST and gRPC)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "smoke_tests",
+        "--release",
+        release,
+        "--namespace",
+        namespace,
+        "--base-path",
+        str(base_path),
+        "--wait-ready",
+        "60",
+        "--json",
+        str(out),
+        *extra,
+    ]
+    return subprocess.run(
+        argv,
+        cwd=REPO_ROOT,
+        env=kube.env(),
+        capture_output=True,
+        text=True,
+        timeout=SMOKE_TIMEOUT_S,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("scenario_id", list(SCENARIOS))
+def test_scenario_on_standin(
+    scenario_id: str,
+    kube: Kube,
+    releases: Releases,
+    trained_models: dict[int, Path],
+    record_property: Callable[[str, object], None],
+) -> None:
+    """install -> helm test -> smoke (REST+gRPC) -> load SLO, on the stand-in image."""
+    scenario = SCENARIOS[scenario_id]
+    reason = scenario.unsupported(kube)
+    if reason:
+        pytest.skip(f"{scenario.file}: {reason}")
+
+    release = releases.new(scenario_id.split("-", 1)[0])
+    sets = {"modelStorage.hostPath.path": str(release.models_dir), **scenario.sets}
+    if scenario.claim:
+        releases.add_host_volume(release, scenario.claim)
+    if scenario.provisioned:
+        releases.install(release, [CI_DIR / scenario.file], sets, wait=False)
+        release.models_dir = kube.bound_claim_path(
+            release.namespace, release.name, timeout_s=60
+        )
+        stage_models(release.models_dir, scenario, trained_models)
+        releases.wait_available(release)
+    else:
+        stage_models(release.models_dir, scenario, trained_models)
+        releases.install(release, [CI_DIR / scenario.file], sets)
+    record_property("install_s", round(release.install_s, 1))
+
+    values = json.loads(
+        kube.helm(
+            "get",
+            "values",
+            release.name,
+            "-n",
+            release.namespace,
+            "--all",
+            "-o",
+            "json",
+        ).stdout
+    )
+
+    # No --logs: the test pod's hook-delete-policy includes hook-succeeded, so helm
+    # deletes a passing pod before it can read its logs ("pods ... not found").
+    test = kube.helm(
+        "test", release.name, "-n", release.namespace, "--timeout", "3m", check=False
+    )
+    (release.out_dir / "helm-test.txt").write_text(test.stdout + test.stderr)
+    if values["testFramework"]["enabled"]:
+        assert test.returncode == 0, test.stdout + test.stderr
+        assert "Phase:          Succeeded" in test.stdout, test.stdout
+
+    metrics = []
+    if values["monitoring"]["enabled"]:
+        metrics = ["--metrics-path", values["monitoring"]["path"]]
+    smoke = run_smoke(
+        kube,
+        release.name,
+        release.namespace,
+        release.base_path,
+        release.out_dir / "smoke.json",
+        *metrics,
+        *scenario.smoke_args,
+    )
+    (release.out_dir / "smoke.txt").write_text(smoke.stdout + smoke.stderr)
+    assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+    report = json.loads((release.out_dir / "smoke.json").read_text())
+    assert "rest" in json.dumps(report).lower() and "grpc" in json.dumps(report).lower()
+
+    cluster_ip = kube.service_cluster_ip(release.namespace, release.name)
+    port = values["service"]["httpPort"]
+    request = release.base_path / str(max(scenario.versions))
+    summary = run_load(
+        load_argv(
+            f"http://{cluster_ip}:{port}",
+            release.out_dir / "load",
+            request / "assets.extra" / "sample_request.json",
+            rate=LOAD_RATE,
+            duration=LOAD_DURATION_S,
+            warmup=2.0,
+            max_p99_ms=LOAD_P99_MS,
+        ),
+        release.out_dir / "load",
+        LOAD_DURATION_S,
+    )
+    line = describe_load(summary)
+    record_property("load", line)
+    print(f"standin {scenario_id}: install {release.install_s:.1f}s; load {line}")
+    assert summary["exit_code"] == 0, summary["log"]
+    assert summary["counts"]["errors"] == 0, line
