@@ -1,4 +1,4 @@
-"""Fixtures for the e2e suite: the chart on the offline cluster with the TF Serving STAND-IN.
+"""e2e fixtures: the chart on the offline cluster with the TF Serving STAND-IN.
 
 These tests install charts/tf-serving on a real cluster (hack/cluster-up.sh) with the
 stand-in image (hack/build-standin-image.sh), never TensorFlow Serving itself. They
@@ -129,7 +129,7 @@ class Releases:
     def helm_args(
         self, release: Release, values_files: list[Path], sets: dict[str, str]
     ) -> list[str]:
-        """Values arguments: scenario files, the stand-in overrides, then --set pairs."""
+        """Values arguments: scenario files, stand-in overrides, then --set pairs."""
         versions = self.kube.versions
         args: list[str] = []
         for path in [*values_files, STANDIN_VALUES]:
@@ -251,7 +251,7 @@ spec:
         )
 
     def cleanup(self, failed: bool) -> None:
-        """helm uninstall, delete namespaces, PVs and host dirs (dump first on failure)."""
+        """Uninstalls; deletes namespaces, PVs, host dirs (dumps first on failure)."""
         for release in self.releases:
             if failed:
                 try:

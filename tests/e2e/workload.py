@@ -37,7 +37,7 @@ def make_readable(root: Path) -> None:
 
 
 def publish_version(source: Path, base_path: Path, version: int) -> Path:
-    """Copies a version directory into base_path/<version> atomically (stage, rename)."""
+    """Copies a version dir into base_path/<version> atomically (stage, rename)."""
     staging = base_path / f".staging-{version}"
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(source, staging)
