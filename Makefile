@@ -13,7 +13,8 @@ MODELS_DIR ?= models
 MODEL_NAME ?= fashion_mnist
 KIND_CLUSTER ?= tf-serving
 RELEASE ?= tf-serving
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -m "not kind"
+E2E_ARGS ?=
 
 ##@ General
 
@@ -101,7 +102,7 @@ demo: deps tools ## kind cluster, export, helm install with the real tensorflow/
 
 .PHONY: e2e
 e2e: deps tools ## Real cluster with the stand-in image: every scenario, smoke, load, rollouts
-	hack/e2e.sh
+	hack/e2e.sh $(E2E_ARGS)
 
 .PHONY: down
 down: ## Delete the kind cluster

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `make e2e`: the chart on a real offline cluster with the TF Serving STAND-IN image.
+#
+# dockerd (Debian's docker.io, started when none runs) -> local images (stand-in,
+# busybox; nothing pulled) -> offline cluster as host processes (Kubernetes built
+# from the Go module proxy, cached by version) -> images loaded into its
+# containerd -> pytest -m kind on tests/cluster and tests/e2e (every ci/ scenario:
+# install, helm test, smoke, load SLO; then rollout steps a-e under load).
+# The cluster is always torn down at the end, pass or fail; on a failure the
+# tests dump describe/logs/events to out/e2e/<namespace>/dump.txt and stderr.
+# Phase durations go to stderr and out/e2e/timings.txt.
+#
+# Usage: hack/e2e.sh [PYTEST_ARGS...]   (root; e.g. hack/e2e.sh -k rollouts)
+# Env:   E2E_KEEP_CLUSTER=1 leaves the cluster up for debugging.
+set -o errexit -o nounset -o pipefail
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+# shellcheck source-path=SCRIPTDIR source=versions.env
+source "${REPO_ROOT}/hack/versions.env"
+
+readonly OUT_DIR="${REPO_ROOT}/out/e2e"
+readonly TIMINGS="${OUT_DIR}/timings.txt"
+readonly STATE_DIR="${CLUSTER_STATE_DIR:-/var/lib/tf-serving-k8s}"
+readonly IMAGES=("tfserving-standin:${TFS_STANDIN_TAG}" "local/busybox:${LOCAL_BUSYBOX_TAG}")
+
+log() { echo "[e2e $(date +%H:%M:%S)] $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# Runs "$@" as a named phase and appends its duration to the timings file.
+phase() {
+  local name="$1" start="${SECONDS}" status=0
+  shift
+  log "phase ${name}"
+  "$@" || status=$?
+  printf '%-14s %5d s  exit %d\n' "${name}" "$((SECONDS - start))" "${status}" | tee -a "${TIMINGS}" >&2
+  return "${status}"
+}
+
+tear_down() {
+  local status=$?
+  if [[ "${E2E_KEEP_CLUSTER:-0}" == 1 ]]; then
+    log "E2E_KEEP_CLUSTER=1: cluster left up (source ${STATE_DIR}/env.sh; make cluster-down)"
+  else
+    phase cluster-down "${REPO_ROOT}/hack/cluster-down.sh" || log "cluster-down failed (exit $?)"
+  fi
+  printf '%-14s %5d s\n' total "$((SECONDS - START))" >>"${TIMINGS}"
+  log "timings (also ${TIMINGS}):"
+  cat "${TIMINGS}" >&2
+  exit "${status}"
+}
+
+# Kubernetes and CoreDNS from the Go module proxy (cached by version; cold ~15 min).
+build_cluster_binaries() {
+  "${REPO_ROOT}/hack/cluster/build-kubernetes.sh" >/dev/null
+  "${REPO_ROOT}/hack/cluster/build-coredns.sh" >/dev/null
+}
+
+load_images() {
+  "${REPO_ROOT}/hack/cluster/load-image.sh" "${IMAGES[@]}"
+}
+
+run_tests() {
+  # shellcheck source=/dev/null
+  source "${STATE_DIR}/env.sh"
+  E2E_REQUIRE_CLUSTER=1 E2E_OUT_DIR="${OUT_DIR}" "${REPO_ROOT}/hack/run-pytest.sh" \
+    -m kind tests/cluster tests/e2e -p no:cacheprovider -rs \
+    --junitxml="${OUT_DIR}/junit.xml" "$@"
+}
+
+main() {
+  ((EUID == 0)) || die "run as root: dockerd, containerd, the kubelet and iptables need it"
+  mkdir -p "${OUT_DIR}"
+  : >"${TIMINGS}"
+  START="${SECONDS}"
+  trap tear_down EXIT
+  phase dockerd "${REPO_ROOT}/hack/dockerd-up.sh"
+  phase images "${REPO_ROOT}/hack/build-standin-image.sh"
+  phase k8s-build build_cluster_binaries
+  phase cluster-up "${REPO_ROOT}/hack/cluster-up.sh"
+  phase load-images load_images
+  phase tests run_tests "$@"
+}
+
+main "$@"
