@@ -1,0 +1,140 @@
+"""Gateway test fixtures: the gateway process in front of the TF Serving STAND-IN.
+
+Typical usage example:
+
+    def test_x(gateway_url, sample_png):
+        requests.post(f"{gateway_url}/predict", files={"file": sample_png})
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from tests.standin_fixtures import (  # noqa: F401  (fixtures used by the tests)
+    REPO_ROOT,
+    StandinServer,
+    free_port,
+    standin_fashion_mnist,
+    standin_server_factory,
+)
+
+READY_TIMEOUT_S = 60
+
+
+def newest_version(base_path: Path) -> Path:
+    """The highest numbered version directory."""
+    return max(
+        (p for p in base_path.iterdir() if p.name.isdigit()), key=lambda p: int(p.name)
+    )
+
+
+def sample_png_bytes(version_dir: Path, row: int = 0) -> bytes:
+    """Renders one instance of the export's sample_request.json as a grayscale PNG."""
+    request = json.loads(
+        (version_dir / "assets.extra" / "sample_request.json").read_text()
+    )
+    instance = request["instances"][row]
+    pixels = np.asarray(instance["image"] if isinstance(instance, dict) else instance)
+    gray = np.clip(np.rint(pixels.reshape(28, 28) * 255.0), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(gray, mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def golden_label(version_dir: Path, row: int = 0) -> str:
+    """Class name of the golden output's argmax for that sample row."""
+    extra = version_dir / "assets.extra"
+    golden = json.loads((extra / "golden_outputs.json").read_text())["predictions"][row]
+    scores = golden["probabilities"] if isinstance(golden, dict) else golden
+    names = json.loads((extra / "export_metadata.json").read_text())["class_names"]
+    return names[int(np.argmax(scores))]
+
+
+@pytest.fixture(scope="session")
+def sample_png(fashion_mnist_base_path: Path) -> bytes:
+    """PNG of the first sample request row of the newest exported version."""
+    return sample_png_bytes(newest_version(fashion_mnist_base_path))
+
+
+@pytest.fixture(scope="session")
+def expected_label(fashion_mnist_base_path: Path) -> str:
+    """The label the model gives that sample (from golden_outputs.json)."""
+    return golden_label(newest_version(fashion_mnist_base_path))
+
+
+def start_gateway(server: StandinServer, base_path: Path, log_path: Path, *extra: str):
+    """Starts `python -m gateway` against a stand-in; returns (process, url)."""
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "gateway",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--tfs-target",
+        server.grpc_target,
+        "--model-name",
+        server.model_name,
+        "--model-base-path",
+        str(base_path),
+        "--log-level",
+        "warning",
+        *extra,
+    ]
+    log_file = log_path.open("w")
+    proc = subprocess.Popen(  # noqa: S603 - our own module
+        argv,
+        cwd=REPO_ROOT,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"gateway exited {proc.returncode}:\n{log_path.read_text()}")
+        try:
+            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return proc, url
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    pytest.fail(
+        f"gateway not healthy after {READY_TIMEOUT_S}s:\n{log_path.read_text()}"
+    )
+
+
+@pytest.fixture(scope="session")
+def gateway_url(
+    standin_fashion_mnist: StandinServer,  # noqa: F811
+    fashion_mnist_base_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """Base URL of a gateway process in front of the shared stand-in."""
+    log_path = tmp_path_factory.mktemp("gateway") / "gateway.log"
+    proc, url = start_gateway(
+        standin_fashion_mnist,
+        fashion_mnist_base_path,
+        log_path,
+        "--max-upload-bytes",
+        "200000",
+    )
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
