@@ -2,7 +2,7 @@
 # `make e2e`: the chart on a real offline cluster with the TF Serving STAND-IN image.
 #
 # dockerd (Debian's docker.io, started when none runs) -> local images (stand-in,
-# busybox; nothing pulled) -> offline cluster as host processes (Kubernetes built
+# busybox, gateway; nothing pulled) -> offline cluster as host processes (Kubernetes built
 # from the Go module proxy, cached by version) -> images loaded into its
 # containerd -> pytest -m kind on tests/cluster and tests/e2e (every ci/ scenario:
 # install, helm test, smoke, load SLO; then rollout steps a-e under load).
@@ -20,7 +20,11 @@ source "${REPO_ROOT}/hack/versions.env"
 readonly OUT_DIR="${REPO_ROOT}/out/e2e"
 readonly TIMINGS="${OUT_DIR}/timings.txt"
 readonly STATE_DIR="${CLUSTER_STATE_DIR:-/var/lib/tf-serving-k8s}"
-readonly IMAGES=("tfserving-standin:${TFS_STANDIN_TAG}" "local/busybox:${LOCAL_BUSYBOX_TAG}")
+readonly IMAGES=(
+  "tfserving-standin:${TFS_STANDIN_TAG}"
+  "local/busybox:${LOCAL_BUSYBOX_TAG}"
+  "tfserving-gateway:${GATEWAY_TAG}"
+)
 
 log() { echo "[e2e $(date +%H:%M:%S)] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -74,6 +78,7 @@ main() {
   trap tear_down EXIT
   phase dockerd "${REPO_ROOT}/hack/dockerd-up.sh"
   phase images "${REPO_ROOT}/hack/build-standin-image.sh"
+  phase gateway-image "${REPO_ROOT}/hack/build-gateway-image.sh"
   phase k8s-build build_cluster_binaries
   phase cluster-up "${REPO_ROOT}/hack/cluster-up.sh"
   phase load-images load_images

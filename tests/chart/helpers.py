@@ -112,8 +112,14 @@ def one(docs: list[dict[str, Any]], kind: str, name: str | None = None) -> dict:
 
 
 def deployment(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Return the Deployment."""
-    return one(docs, "Deployment")
+    """Return the model server's Deployment (not the gateway's)."""
+    found = [
+        d
+        for d in objects(docs, "Deployment")
+        if d["metadata"]["labels"]["app.kubernetes.io/component"] == "model-server"
+    ]
+    assert len(found) == 1, f"expected one model-server Deployment, found {len(found)}"
+    return found[0]
 
 
 def pod_spec(docs: list[dict[str, Any]]) -> dict[str, Any]:

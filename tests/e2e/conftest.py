@@ -137,6 +137,7 @@ class Releases:
         pinned = {
             "image.tag": versions["TFS_STANDIN_TAG"],
             "testFramework.image.tag": versions["LOCAL_BUSYBOX_TAG"],
+            "gateway.image.tag": versions["GATEWAY_TAG"],
         }
         for key, value in {**pinned, **sets}.items():
             args += [

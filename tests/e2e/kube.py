@@ -153,15 +153,17 @@ class Kube:
         proc = self.kubectl("api-versions", check=False)
         return any(line.startswith(group + "/") for line in proc.stdout.splitlines())
 
-    def service_cluster_ip(self, namespace: str, release: str) -> str:
-        """ClusterIP of the release's (non-headless) Service."""
+    def service_cluster_ip(
+        self, namespace: str, release: str, name: str = "tf-serving"
+    ) -> str:
+        """ClusterIP of the release's (non-headless) Service of component `name`."""
         proc = self.kubectl(
             "get",
             "service",
             "--namespace",
             namespace,
             "-l",
-            f"app.kubernetes.io/instance={release}",
+            f"app.kubernetes.io/instance={release},app.kubernetes.io/name={name}",
             "-o",
             "jsonpath={range .items[*]}{.spec.clusterIP}{'\\n'}{end}",
         )

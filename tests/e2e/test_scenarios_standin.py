@@ -128,6 +128,11 @@ SCENARIOS = {
         note="ServiceMonitor off: no Prometheus Operator CRDs on this cluster",
     ),
     "06-ingress": Scenario("06-ingress-values.yaml", unsupported=needs_ingress),
+    "08-gateway": Scenario(
+        "08-gateway-values.yaml",
+        sets=HOST_VOLUME,
+        note="the Ingress object is created but no controller routes it offline",
+    ),
     "07-hardened-minimal": Scenario(
         "07-hardened-minimal-values.yaml", unsupported=hardened_minimal
     ),

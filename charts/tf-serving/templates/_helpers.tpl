@@ -267,3 +267,20 @@ A warning line when the memory limit is below 2 x the models' total size while h
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+Gateway labels. Its `name` differs from the server's, so neither selects the other's pods.
+*/}}
+{{- define "tf-serving.gatewaySelectorLabels" -}}
+app.kubernetes.io/name: {{ include "tf-serving.name" . }}-gateway
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "tf-serving.gatewayLabels" -}}
+helm.sh/chart: {{ include "tf-serving.chart" . }}
+{{ include "tf-serving.gatewaySelectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.gateway.image.tag | quote }}
+app.kubernetes.io/component: gateway
+app.kubernetes.io/part-of: tf-serving
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
