@@ -82,9 +82,9 @@ kubeconform_scenario() {
     out="$(render_path "${scenario}" "${kube_version}")"
     [[ -f "${out}" ]] || template_scenario "${scenario}"
     log "kubeconform -strict (Kubernetes ${kube_version}) ${out#"${REPO_ROOT}"/}"
-    # ServiceMonitor is a Prometheus Operator CRD: its schema is not part of the
+    # ServiceMonitor and PrometheusRule are Prometheus Operator CRDs: their schemas are not part of the
     # Kubernetes OpenAPI spec, so kubeconform skips it (tests/chart checks its fields).
-    "${KUBECONFORM}" -strict -summary -output text -skip ServiceMonitor \
+    "${KUBECONFORM}" -strict -summary -output text -skip ServiceMonitor,PrometheusRule \
       -schema-location "${schemas}/{{ .ResourceKind }}{{ .KindSuffix }}.json" "${out}"
   done
 }

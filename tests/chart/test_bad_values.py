@@ -37,7 +37,7 @@ CASES = [
     pytest.param(
         {"podDisruptionBudget": {"enabled": True}},
         "podDisruptionBudget.enabled",
-        ["replicaCount >= 2"],
+        ["replicaCount (or autoscaling.minReplicas) >= 2"],
         id="pdb-with-one-replica",
     ),
     pytest.param(

@@ -55,10 +55,11 @@ def test_every_object_validates_strictly_on_the_oldest_and_newest_kubernetes(
         r"Valid: (\d+), Invalid: (\d+), Errors: (\d+), Skipped: (\d+)", result.stdout
     )
     assert len(summaries) == 2
-    crds = len(objects(render(scenario=scenario), "ServiceMonitor"))
+    docs = render(scenario=scenario)
+    crds = len(objects(docs, "ServiceMonitor")) + len(objects(docs, "PrometheusRule"))
     for valid, invalid, errors, skipped in summaries:
         assert int(valid) > 0 and (invalid, errors) == ("0", "0")
-        assert int(skipped) == crds, "only the ServiceMonitor CRD may be skipped"
+        assert int(skipped) == crds, "only the Prometheus Operator CRDs may be skipped"
 
 
 def test_kubeconform_rejects_a_field_the_schema_does_not_know(tmp_path: Path):

@@ -88,6 +88,14 @@ def needs_ingress(kube: Kube) -> str:
     )
 
 
+def needs_gpu_nodes(kube: Kube) -> str:
+    """Skip reason for the GPU scenario (its pods request nvidia.com/gpu)."""
+    return (
+        "its pods request nvidia.com/gpu on a GPU node pool (and 2 CPUs each); this "
+        "cluster has no GPU device plugin. tests/chart renders and validates it"
+    )
+
+
 def hardened_minimal(kube: Kube) -> str:
     """Skip reason for the emptyDir / gRPC health-check scenario."""
     return (
@@ -132,6 +140,18 @@ SCENARIOS = {
         "08-gateway-values.yaml",
         sets=HOST_VOLUME,
         note="the Ingress object is created but no controller routes it offline",
+    ),
+    "09-autoscaling-gpu": Scenario(
+        "09-autoscaling-gpu-values.yaml", unsupported=needs_gpu_nodes
+    ),
+    "10-observability": Scenario(
+        "10-observability-values.yaml",
+        sets={
+            **HOST_VOLUME,
+            "serviceMonitor.enabled": "false",
+            "prometheusRule.enabled": "false",
+        },
+        note="ServiceMonitor and PrometheusRule off: no Prometheus Operator CRDs here",
     ),
     "07-hardened-minimal": Scenario(
         "07-hardened-minimal-values.yaml", unsupported=hardened_minimal

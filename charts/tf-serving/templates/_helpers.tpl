@@ -74,7 +74,11 @@ Image tag: image.tag or the appVersion. `latest` is refused because it makes rol
 Full image reference, with the digest when one is given.
 */}}
 {{- define "tf-serving.image" -}}
-{{- $ref := printf "%s:%s" .Values.image.repository (include "tf-serving.imageTag" .) }}
+{{- $tag := include "tf-serving.imageTag" . }}
+{{- if and .Values.gpu.enabled (not (hasSuffix .Values.gpu.imageTagSuffix $tag)) }}
+{{- $tag = printf "%s%s" $tag .Values.gpu.imageTagSuffix }}
+{{- end }}
+{{- $ref := printf "%s:%s" .Values.image.repository $tag }}
 {{- if .Values.image.digest }}
 {{- $ref = printf "%s@%s" $ref .Values.image.digest }}
 {{- end }}
@@ -283,4 +287,24 @@ app.kubernetes.io/version: {{ .Values.gateway.image.tag | quote }}
 app.kubernetes.io/component: gateway
 app.kubernetes.io/part-of: tf-serving
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/*
+Server resources, with the GPU limit when gpu.enabled.
+*/}}
+{{- define "tf-serving.resources" -}}
+{{- $res := deepCopy (.Values.resources | default dict) }}
+{{- if .Values.gpu.enabled }}
+{{- $limits := get $res "limits" | default dict }}
+{{- $_ := set $limits .Values.gpu.resourceName (int .Values.gpu.count) }}
+{{- $_ := set $res "limits" $limits }}
+{{- end }}
+{{- with $res }}{{ toYaml . }}{{ end }}
+{{- end }}
+
+{{/*
+Replicas the release keeps at least: the HPA's minimum when autoscaling, else replicaCount.
+*/}}
+{{- define "tf-serving.minReplicas" -}}
+{{- if .Values.autoscaling.enabled }}{{ .Values.autoscaling.minReplicas | int }}{{ else }}{{ .Values.replicaCount | int }}{{ end }}
 {{- end }}

@@ -1,0 +1,157 @@
+"""Autoscaling, GPU serving and PrometheusRule alerts (ci/09 and ci/10).
+
+Typical usage example:
+
+    .venv/bin/python -m pytest tests/chart/test_scaling_gpu_alerts.py -q
+"""
+
+import promql_parser
+import pytest
+
+from tests.chart.helpers import (
+    CI_DIR,
+    RenderError,
+    deployment,
+    objects,
+    one,
+    pod_spec,
+    render,
+    server_container,
+    server_flags,
+)
+
+SCALING = CI_DIR / "09-autoscaling-gpu-values.yaml"
+OBSERVABILITY = CI_DIR / "10-observability-values.yaml"
+
+
+def test_hpa_targets_the_deployment_and_owns_replicas():
+    docs = render(scenario=SCALING)
+    hpa = one(docs, "HorizontalPodAutoscaler")
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": deployment(docs)["metadata"]["name"],
+    }
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 6)
+    kinds = [m["type"] for m in hpa["spec"]["metrics"]]
+    assert kinds == ["Resource", "Pods"]
+    assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+    assert "replicas" not in deployment(docs)["spec"]
+
+
+def test_without_autoscaling_the_deployment_keeps_replica_count():
+    docs = render(values={"replicaCount": 3})
+    assert deployment(docs)["spec"]["replicas"] == 3
+    assert not objects(docs, "HorizontalPodAutoscaler")
+
+
+def test_gpu_image_limit_flag_and_toleration():
+    docs = render(scenario=SCALING)
+    container = server_container(docs)
+    assert container["image"].endswith(":2.18.0-gpu")
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert container["resources"]["limits"]["cpu"] == "4"
+    assert server_flags(docs)["per_process_gpu_memory_fraction"] == "0.45"
+    tolerations = pod_spec(docs)["tolerations"]
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in (
+        tolerations
+    )
+    assert pod_spec(docs)["priorityClassName"] == "system-cluster-critical"
+
+
+def test_cpu_serving_has_no_gpu_bits():
+    docs = render()
+    container = server_container(docs)
+    assert "-gpu" not in container["image"]
+    assert "per_process_gpu_memory_fraction" not in server_flags(docs)
+    assert "tolerations" not in pod_spec(docs)
+
+
+def test_an_explicit_gpu_tag_is_not_suffixed_twice():
+    values = {"gpu": {"enabled": True}, "image": {"tag": "2.18.0-gpu"}}
+    assert server_container(render(values=values))["image"].endswith(":2.18.0-gpu")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}},
+            "autoscaling.minReplicas (5) must not exceed autoscaling.maxReplicas (2)",
+        ),
+        (
+            {"autoscaling": {"enabled": True}},
+            "autoscaling.targetCPUUtilizationPercentage needs resources.requests.cpu",
+        ),
+        (
+            {"autoscaling": {"enabled": True, "targetCPUUtilizationPercentage": 0}},
+            "autoscaling.enabled needs a metric",
+        ),
+        (
+            {
+                "autoscaling": {"enabled": True, "minReplicas": 1},
+                "resources": {"requests": {"cpu": "1"}},
+                "podDisruptionBudget": {"enabled": True},
+            },
+            "replicaCount (or autoscaling.minReplicas) >= 2",
+        ),
+        (
+            {"prometheusRule": {"enabled": True}, "monitoring": {"enabled": False}},
+            "prometheusRule.enabled needs monitoring.enabled",
+        ),
+        ({"gpu": {"perProcessGpuMemoryFraction": 1.5}}, "perProcessGpuMemoryFraction"),
+    ],
+    ids=[
+        "min-above-max",
+        "cpu-target-without-request",
+        "no-metric",
+        "pdb-with-one-min-replica",
+        "rule-without-metrics",
+        "memory-fraction-above-one",
+    ],
+)
+def test_bad_combinations_fail_naming_the_fix(values, message):
+    with pytest.raises(RenderError) as err:
+        render(values=values)
+    assert message in str(err.value)
+
+
+def rules(docs):
+    rule = one(docs, "PrometheusRule")
+    return {r["alert"]: r for g in rule["spec"]["groups"] for r in g["rules"]}
+
+
+def test_alerts_cover_latency_errors_load_failures_and_absence():
+    found = rules(render(scenario=OBSERVABILITY))
+    assert sorted(found) == [
+        "TFServingHighErrorRatio",
+        "TFServingHighLatencyP99",
+        "TFServingModelLoadFailed",
+        "TFServingNotScraped",
+    ]
+    latency = found["TFServingHighLatencyP99"]["expr"]
+    assert ":tensorflow:serving:request_latency_bucket" in latency
+    assert latency.strip().endswith("> 250000")  # 250 ms in the metric's microseconds
+    assert 'status!="OK"' in found["TFServingHighErrorRatio"]["expr"]
+    assert found["TFServingHighErrorRatio"]["expr"].strip().endswith("> 0.02")
+
+
+def test_every_alert_expression_is_valid_promql():
+    for name, rule in rules(render(scenario=OBSERVABILITY)).items():
+        parsed = promql_parser.parse(rule["expr"])
+        assert parsed is not None, name
+
+
+def test_alerts_select_this_release_only():
+    for rule in rules(render(scenario=OBSERVABILITY)).values():
+        assert 'service="tf-serving"' in rule["expr"]
+
+
+def test_one_value_turns_metrics_on_and_the_crs_are_opt_in():
+    docs = render()
+    assert "monitoring_config_file" in server_flags(docs)
+    annotations = deployment(docs)["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert not objects(docs, "PrometheusRule") and not objects(docs, "ServiceMonitor")
+    off = render(values={"monitoring": {"enabled": False}})
+    assert "monitoring_config_file" not in server_flags(off)
