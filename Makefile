@@ -89,9 +89,9 @@ chart-lint: tools deps ## helm lint --strict, render every ci/ scenario, validat
 standin-image: ## Build the TF Serving stand-in image locally (test use only)
 	hack/build-standin-image.sh
 
-.PHONY: gateway-image
-gateway-image: deps ## Build the gateway image locally (tfserving-gateway, on the stand-in's Python base)
-	hack/build-gateway-image.sh
+.PHONY: app-images
+app-images: deps ## Build the gateway and model-fetch images locally (on the stand-in's Python base)
+	hack/build-app-images.sh
 
 .PHONY: cluster-up cluster-down
 cluster-up: ## Offline cluster as host processes (Kubernetes built from the Go module proxy; root)

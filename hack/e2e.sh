@@ -2,7 +2,7 @@
 # `make e2e`: the chart on a real offline cluster with the TF Serving STAND-IN image.
 #
 # dockerd (Debian's docker.io, started when none runs) -> local images (stand-in,
-# busybox, gateway; nothing pulled) -> offline cluster as host processes (Kubernetes built
+# busybox, gateway, model fetch; nothing pulled) -> offline cluster as host processes (Kubernetes built
 # from the Go module proxy, cached by version) -> images loaded into its
 # containerd -> pytest -m kind on tests/cluster and tests/e2e (every ci/ scenario:
 # install, helm test, smoke, load SLO; then rollout steps a-e under load).
@@ -24,6 +24,7 @@ readonly IMAGES=(
   "tfserving-standin:${TFS_STANDIN_TAG}"
   "local/busybox:${LOCAL_BUSYBOX_TAG}"
   "tfserving-gateway:${GATEWAY_TAG}"
+  "tf-serving-model-fetch:${MODEL_FETCH_TAG}"
 )
 
 log() { echo "[e2e $(date +%H:%M:%S)] $*" >&2; }
@@ -78,7 +79,7 @@ main() {
   trap tear_down EXIT
   phase dockerd "${REPO_ROOT}/hack/dockerd-up.sh"
   phase images "${REPO_ROOT}/hack/build-standin-image.sh"
-  phase gateway-image "${REPO_ROOT}/hack/build-gateway-image.sh"
+  phase app-images "${REPO_ROOT}/hack/build-app-images.sh"
   phase k8s-build build_cluster_binaries
   phase cluster-up "${REPO_ROOT}/hack/cluster-up.sh"
   phase load-images load_images

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from model_fetch.fetch import fetch_prefix, fetch_tarball
 from model_fetch.stores import open_store, parse_source
 
 log = logging.getLogger(__name__)
+
+ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 def version_list(text: str) -> list[int]:
@@ -32,6 +35,24 @@ def version_list(text: str) -> list[int]:
     if not versions or min(versions) < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: versions are integers >= 0")
     return versions
+
+
+def load_credentials(directory: Path) -> list[str]:
+    """Exports each ``NAME`` file of a mounted Secret as $NAME (unless already set).
+
+    Raises:
+        FetchError: the directory does not exist.
+    """
+    if not directory.is_dir():
+        raise FetchError(
+            f"--credentials-dir {directory} is not a directory: mount the Secret there"
+        )
+    loaded = []
+    for path in sorted(directory.iterdir()):
+        if ENV_NAME.fullmatch(path.name) and path.is_file():
+            os.environ.setdefault(path.name, path.read_text().strip())
+            loaded.append(path.name)
+    return loaded
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("AWS_ENDPOINT_URL"),
         help="S3-compatible endpoint (MinIO, Ceph); default $AWS_ENDPOINT_URL or AWS",
     )
+    parser.add_argument(
+        "--credentials-dir",
+        type=Path,
+        help="directory of files named like environment variables (a mounted "
+        "Secret: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...); set ones win",
+    )
     parser.add_argument("--sha256", help="expected SHA-256 of an https:// tarball")
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="network timeout in seconds"
@@ -77,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.latest is not None and args.latest < 1:
         parser.error("--latest must be >= 1")
     try:
+        if args.credentials_dir:
+            log.info("credentials from %s", load_credentials(args.credentials_dir))
         source = parse_source(args.source)
         if source.scheme in ("http", "https"):
             placed = fetch_tarball(

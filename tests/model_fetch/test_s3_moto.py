@@ -194,3 +194,14 @@ def test_an_unreachable_endpoint_is_named(tmp_path, capsys, aws_env):
     )
     assert code == 1
     assert "cannot reach the S3 endpoint" in capsys.readouterr().err
+
+
+def test_credentials_from_a_mounted_secret_directory(s3_models, tmp_path, monkeypatch):
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        (secret / name).write_text("testing\n")
+        monkeypatch.delenv(name)
+    (secret / "..data").mkdir()  # kubelet's atomic-writer directories are skipped
+    assert fetch(s3_models, tmp_path / "m", "--credentials-dir", str(secret)) == 0
+    assert listing(tmp_path / "m") == ["1", "2"]
