@@ -32,6 +32,7 @@ _ENTRY_MODULES = (
     "tensorflow_serving.apis.predict_pb2",
     "tensorflow_serving.apis.get_model_metadata_pb2",
     "tensorflow_serving.apis.get_model_status_pb2",
+    "tensorflow_serving.config.model_server_config_pb2",
 )
 
 

@@ -88,6 +88,12 @@ def needs_ingress(kube: Kube) -> str:
     )
 
 
+FETCH_ELSEWHERE = (
+    "needs an S3 server and a credentials Secret: test_model_fetch_standin.py "
+    "installs it against a moto S3 server on the host"
+)
+
+
 def needs_gpu_nodes(kube: Kube) -> str:
     """Skip reason for the GPU scenario (its pods request nvidia.com/gpu)."""
     return (
@@ -152,6 +158,9 @@ SCENARIOS = {
             "prometheusRule.enabled": "false",
         },
         note="ServiceMonitor and PrometheusRule off: no Prometheus Operator CRDs here",
+    ),
+    "11-s3-fetch": Scenario(
+        "11-s3-fetch-values.yaml", unsupported=lambda kube: FETCH_ELSEWHERE
     ),
     "07-hardened-minimal": Scenario(
         "07-hardened-minimal-values.yaml", unsupported=hardened_minimal
