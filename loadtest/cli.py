@@ -270,7 +270,7 @@ def _load_payload(args: argparse.Namespace, target: str) -> Payload:
 def cmd_run(args: argparse.Namespace) -> int:
     """Execute ``run``: load, report, verdict."""
     from loadtest.engine import RunConfig, preflight
-    from loadtest.metrics import delta, scrape_request_count
+    from loadtest.metrics import scrape, server_view
     from loadtest.recorder import merge_results
     from loadtest.report import Limits, build_summary, print_table, write_reports
     from loadtest.runner import WorkerError, run_results
@@ -345,7 +345,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     before = None
     if args.metrics_url:
         try:
-            before = scrape_request_count(args.metrics_url, args.model_name)
+            before = scrape(args.metrics_url, args.model_name)
         except Exception as exc:  # noqa: BLE001 - optional view, never fatal
             log.warning("metrics scrape failed (%s); continuing without it", exc)
     print(
@@ -365,9 +365,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     server = None
     if before is not None:
         try:
-            after = scrape_request_count(args.metrics_url, args.model_name)
+            after = scrape(args.metrics_url, args.model_name)
             server = {
-                "request_count_delta": delta(before, after),
+                **server_view(before, after),
                 "client_sent_incl_warmup": merged.sent + merged.warmup_requests,
             }
         except Exception as exc:  # noqa: BLE001

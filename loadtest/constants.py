@@ -47,6 +47,8 @@ DEFAULT_BUDGET_PCT = 10.0
 
 GRPC_PREDICT_METHOD = "/tensorflow.serving.PredictionService/Predict"
 METRIC_REQUEST_COUNT = ":tensorflow:serving:request_count"
+# Successful requests only, in microseconds (servables/tensorflow/util.cc).
+METRIC_REQUEST_LATENCY = ":tensorflow:serving:request_latency"
 DEFAULT_METRICS_PATH = "/monitoring/prometheus/metrics"
 
 SELFTEST_DIR = Path("out/loadtest/selftest")

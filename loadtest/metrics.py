@@ -1,8 +1,10 @@
-"""Scrape TF Serving's Prometheus endpoint for the server-side request count.
+"""Scrape TF Serving's Prometheus endpoint: request counts and the latency histogram.
 
 Typical usage example:
 
-    before = scrape_request_count("http://127.0.0.1:8501/monitoring/prometheus/metrics")
+    before = scrape(url, "fashion_mnist")
+    ...run...
+    view = server_view(before, scrape(url, "fashion_mnist"))
 """
 
 from __future__ import annotations
@@ -53,3 +55,77 @@ def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]
         k: after.get(k, 0.0) - before.get(k, 0.0)
         for k in sorted(set(before) | set(after))
     }
+
+
+def scrape(url: str, model_name: str | None = None) -> dict[str, dict[str, float]]:
+    """Counts (see scrape_request_count) and latency buckets/sum/count in one call."""
+    return {
+        "counts": scrape_request_count(url, model_name),
+        "latency": scrape_latency(url, model_name),
+    }
+
+
+def scrape_latency(url: str, model_name: str | None = None) -> dict[str, float]:
+    """``:tensorflow:serving:request_latency`` summed over labels.
+
+    Returns:
+        ``{"le:<bound>": cumulative count, ..., "sum": us, "count": n}``.
+    """
+    resp = requests.get(url, timeout=10)
+    resp.raise_for_status()
+    base = constants.METRIC_REQUEST_LATENCY
+    found: dict[str, float] = {"sum": 0.0, "count": 0.0}
+    for line in resp.text.splitlines():
+        match = _SAMPLE.match(line)
+        if not match or not match["name"].startswith(base):
+            continue
+        labels = dict(_LABEL.findall(match["labels"] or ""))
+        if model_name and labels.get("model_name", model_name) != model_name:
+            continue
+        suffix = match["name"][len(base) :]
+        key = {"_sum": "sum", "_count": "count"}.get(suffix)
+        if suffix == "_bucket":
+            key = f"le:{labels.get('le', '+Inf')}"
+        if key:
+            found[key] = found.get(key, 0.0) + float(match["value"])
+    return found
+
+
+def quantile(q: float, cumulative: dict[float, float]) -> float | None:
+    """histogram_quantile over cumulative buckets (linear inside a bucket)."""
+    bounds = sorted(cumulative)
+    if not bounds or cumulative[bounds[-1]] <= 0:
+        return None
+    rank = q * cumulative[bounds[-1]]
+    lower, below = 0.0, 0.0
+    for bound in bounds:
+        count = cumulative[bound]
+        if count >= rank:
+            if bound == float("inf"):
+                return lower
+            inside = count - below
+            return lower + (bound - lower) * (
+                (rank - below) / inside if inside else 1.0
+            )
+        lower, below = bound, count
+    return lower
+
+
+def server_view(before: dict, after: dict) -> dict[str, object]:
+    """What the server saw during the run: request counts and latency (ms)."""
+    counts = delta(before["counts"], after["counts"])
+    lat = delta(before["latency"], after["latency"])
+    buckets = {
+        float(k.split(":", 1)[1]): v for k, v in lat.items() if k.startswith("le:")
+    }
+    view: dict[str, object] = {"request_count_delta": counts}
+    if lat.get("count", 0) > 0:
+        p50, p99 = quantile(0.5, buckets), quantile(0.99, buckets)
+        view["latency_ms"] = {
+            "count": lat["count"],
+            "mean": lat["sum"] / lat["count"] / 1000.0,
+            "p50": None if p50 is None else p50 / 1000.0,
+            "p99": None if p99 is None else p99 / 1000.0,
+            "note": "successful requests only, from histogram buckets",
+        }
+    return view

@@ -258,7 +258,9 @@ def per_second_rows(merged: Merged) -> list[dict]:
     return rows
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "n/a"
     return f"{value:.3f}" if value < 100 else f"{value:.1f}"
 
 
@@ -322,11 +324,21 @@ def render_markdown(summary: dict) -> str:
                 f"`{k}` {v}" for k, v in sorted(summary["errors_by_kind"].items())
             ),
         ]
-    if summary.get("server_metrics"):
-        lines += [
-            "",
-            "Server-side view: `" + json.dumps(summary["server_metrics"]) + "`",
-        ]
+    server = summary.get("server_metrics")
+    if server:
+        lines += ["", "Server-side view: `" + json.dumps(server) + "`"]
+        lat = server.get("latency_ms")
+        if lat:
+            client = summary["latency_ms"]["uncorrected"]
+            lines += [
+                "",
+                "| latency (ms) | p50 | p99 | count |",
+                "|---|---:|---:|---:|",
+                f"| client (uncorrected) | {_fmt(client['p50'])} | "
+                f"{_fmt(client['p99'])} | {client['count']} |",
+                f"| server (request_latency, incl. warm-up) | {_fmt(lat['p50'])} | "
+                f"{_fmt(lat['p99'])} | {lat['count']:.0f} |",
+            ]
     lines += [
         "",
         "Latencies are in milliseconds. `corrected` is timed from the scheduled send "
@@ -444,6 +456,13 @@ def print_table(summary: dict, console=None) -> None:
         f"achieved {rate['achieved_send']:.1f} req/s, ok {summary['counts']['ok']}, "
         f"errors {summary['counts']['errors']} {summary['errors_by_kind'] or ''}"
     )
+    lat = (summary.get("server_metrics") or {}).get("latency_ms")
+    if lat:
+        console.print(
+            f"server-side (request_latency histogram, incl. warm-up): p50 "
+            f"{_fmt(lat['p50'])} ms, p99 {_fmt(lat['p99'])} ms over {lat['count']:.0f} "
+            "requests"
+        )
     cpu = summary["generator"]["cpu_util_per_process"]
     if cpu > CPU_WARN:
         console.print(

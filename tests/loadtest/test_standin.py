@@ -52,3 +52,9 @@ def test_short_open_loop_run_against_the_standin(
     assert summary["statuses"] == {expected_status: 40}
     server_view = summary["server_metrics"]["request_count_delta"]
     assert server_view["total"] >= summary["server_metrics"]["client_sent_incl_warmup"]
+    latency = summary["server_metrics"]["latency_ms"]
+    assert latency["count"] >= counts["ok"]
+    client_p99 = summary["latency_ms"]["uncorrected"]["p99"]
+    # The server's own time is part of what the client measured.
+    assert 0 < latency["p50"] <= latency["p99"]
+    assert latency["mean"] <= client_p99 * 2 + 1
