@@ -25,19 +25,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.chart.helpers import versions_env
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_DIR = Path("/var/lib/tf-serving-k8s")
 KUBECTL_TIMEOUT_S = 120
-
-
-def read_versions() -> dict[str, str]:
-    """Return the KEY=value pins of hack/versions.env."""
-    pins: dict[str, str] = {}
-    for line in (REPO_ROOT / "hack" / "versions.env").read_text().splitlines():
-        if "=" in line and not line.lstrip().startswith("#"):
-            key, value = line.split("=", 1)
-            pins[key.strip()] = value.strip()
-    return pins
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +80,7 @@ def cluster() -> Iterator[Cluster]:
     state_dir = Path(os.environ.get("CLUSTER_STATE_DIR", DEFAULT_STATE_DIR))
     override = os.environ.get("CLUSTER_KUBECONFIG")
     kubeconfig = Path(override) if override else state_dir / "kubeconfig"
-    versions = read_versions()
+    versions = versions_env()
     kubectl = find_kubectl(versions)
     if not kubeconfig.is_file() or kubectl is None:
         pytest.skip(

@@ -21,22 +21,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.chart.helpers import versions_env
+
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "charts" / "tf-serving"
 DEFAULT_STATE_DIR = Path("/var/lib/tf-serving-k8s")
 COMMAND_TIMEOUT_S = 600
-
-
-def read_versions() -> dict[str, str]:
-    """Returns the KEY=value pins of hack/versions.env."""
-    pins: dict[str, str] = {}
-    for line in (REPO_ROOT / "hack" / "versions.env").read_text().splitlines():
-        if "=" in line and not line.lstrip().startswith("#"):
-            key, value = line.split("=", 1)
-            pins[key.strip()] = value.strip()
-    return pins
 
 
 class CommandError(RuntimeError):
@@ -55,7 +47,7 @@ class Kube:
     @classmethod
     def discover(cls) -> Kube | None:
         """Finds the offline cluster; returns None when it is not up."""
-        versions = read_versions()
+        versions = versions_env()
         state = Path(os.environ.get("CLUSTER_STATE_DIR", DEFAULT_STATE_DIR))
         kubeconfig = Path(os.environ.get("CLUSTER_KUBECONFIG", state / "kubeconfig"))
         cache = Path(
