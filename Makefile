@@ -19,13 +19,13 @@ E2E_ARGS ?=
 ##@ General
 
 .PHONY: help
-help: ## Show this help
+help: ## Show this help (start with: make demo)
 	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
 
 ##@ Setup
 
 .PHONY: tools
-tools: ## Install pinned helm, kind, kubeconform, actionlint and checkov into bin/
+tools: ## Install pinned helm, kind, kubeconform, actionlint, helm-docs and checkov into bin/
 	hack/install-tools.sh
 
 .PHONY: deps
@@ -101,11 +101,11 @@ cluster-down: ## Stop the offline cluster and remove its state
 	hack/cluster-down.sh
 
 .PHONY: demo
-demo: deps tools ## kind cluster, export, helm install with the real tensorflow/serving image, smoke test
+demo: deps tools ## THE MAIN COMMAND: kind cluster, export, helm install (real tensorflow/serving), smoke test
 	hack/demo.sh "$(KIND_CLUSTER)" "$(RELEASE)"
 
 .PHONY: e2e
-e2e: deps tools ## Real cluster with the stand-in image: every scenario, smoke, load, rollouts
+e2e: deps tools ## Real offline cluster, stand-in image: scenarios, smoke, load, rollouts, gateway, fetch, canary (root)
 	hack/e2e.sh $(E2E_ARGS)
 
 .PHONY: down
