@@ -155,3 +155,24 @@ def test_one_value_turns_metrics_on_and_the_crs_are_opt_in():
     assert not objects(docs, "PrometheusRule") and not objects(docs, "ServiceMonitor")
     off = render(values={"monitoring": {"enabled": False}})
     assert "monitoring_config_file" not in server_flags(off)
+
+
+def test_default_topology_spread_is_a_soft_spread_over_nodes():
+    docs = render()
+    (spread,) = pod_spec(docs)["topologySpreadConstraints"]
+    assert spread["topologyKey"] == "kubernetes.io/hostname"
+    # ScheduleAnyway: a 1-node cluster (kind) still schedules every replica.
+    assert spread["whenUnsatisfiable"] == "ScheduleAnyway"
+    assert (
+        spread["labelSelector"]["matchLabels"]
+        == (deployment(docs)["spec"]["selector"]["matchLabels"])
+    )
+    assert spread["matchLabelKeys"] == ["pod-template-hash"]
+
+
+def test_explicit_topology_spread_replaces_the_default():
+    docs = render(scenario=SCALING)
+    keys = [c["topologyKey"] for c in pod_spec(docs)["topologySpreadConstraints"]]
+    assert keys == ["topology.kubernetes.io/zone"]
+    docs = render(values={"defaultTopologySpread": False})
+    assert "topologySpreadConstraints" not in pod_spec(docs)
