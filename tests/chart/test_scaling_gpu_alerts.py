@@ -99,6 +99,10 @@ def test_an_explicit_gpu_tag_is_not_suffixed_twice():
             {"prometheusRule": {"enabled": True}, "monitoring": {"enabled": False}},
             "prometheusRule.enabled needs monitoring.enabled",
         ),
+        (
+            {"prometheusRule": {"enabled": True}},
+            "prometheusRule.enabled needs serviceMonitor.enabled",
+        ),
         ({"gpu": {"perProcessGpuMemoryFraction": 1.5}}, "perProcessGpuMemoryFraction"),
     ],
     ids=[
@@ -107,6 +111,7 @@ def test_an_explicit_gpu_tag_is_not_suffixed_twice():
         "no-metric",
         "pdb-with-one-min-replica",
         "rule-without-metrics",
+        "rule-without-service-monitor",
         "memory-fraction-above-one",
     ],
 )
