@@ -25,7 +25,7 @@ help: ## Show this help (start with: make demo)
 ##@ Setup
 
 .PHONY: tools
-tools: ## Install pinned helm, kind, kubeconform, actionlint, helm-docs and checkov into bin/
+tools: ## Install pinned helm, kind, kubeconform, actionlint, helm-docs, promtool and checkov into bin/
 	hack/install-tools.sh
 
 .PHONY: deps

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the pinned CLI tools (helm, kind, kubeconform, actionlint, checkov) into bin/.
+# Install the pinned CLI tools (helm, kind, kubeconform, actionlint, helm-docs, promtool, checkov)
+# into bin/.
 # With Go present: `go install` from the Go module proxy. Without Go: the
 # project's release binaries, verified against the checksum file published
 # beside each release. A tool already installed at the pinned version is kept.
@@ -99,6 +100,16 @@ release_install() {
         "https://github.com/rhysd/actionlint/releases/download/${version}/actionlint_${v}_checksums.txt" "${tmp}"
       tar -xzf "${tmp}/actionlint_${v}_${OS}_${ARCH}.tar.gz" -C "${tmp}"
       install -m 0755 "${tmp}/actionlint" "${BIN_DIR}/actionlint" ;;
+    promtool)
+      # The Go module tag v0.3MM.P is Prometheus release v3.MM.P.
+      local minor patch v
+      minor="$(echo "${version#v0.3}" | cut -d. -f1)"
+      patch="$(echo "${version}" | cut -d. -f3)"
+      v="3.$((10#${minor})).${patch}"
+      download_verified "https://github.com/prometheus/prometheus/releases/download/v${v}/prometheus-${v}.${OS}-${ARCH}.tar.gz" \
+        "https://github.com/prometheus/prometheus/releases/download/v${v}/sha256sums.txt" "${tmp}"
+      tar -xzf "${tmp}/prometheus-${v}.${OS}-${ARCH}.tar.gz" -C "${tmp}"
+      install -m 0755 "${tmp}/prometheus-${v}.${OS}-${ARCH}/promtool" "${BIN_DIR}/promtool" ;;
   esac
 }
 
@@ -137,6 +148,7 @@ main() {
   install_tool kubeconform "${KUBECONFORM_VERSION}" github.com/yannh/kubeconform/cmd/kubeconform
   install_tool actionlint "${ACTIONLINT_VERSION}" github.com/rhysd/actionlint/cmd/actionlint
   install_tool helm-docs "${HELM_DOCS_VERSION}" github.com/norwoodj/helm-docs/cmd/helm-docs
+  install_tool promtool "${PROMETHEUS_VERSION}" github.com/prometheus/prometheus/cmd/promtool
   install_checkov "${CHECKOV_VERSION}"
 }
 

@@ -5,11 +5,15 @@ Typical usage example:
     .venv/bin/python -m pytest tests/chart/test_scaling_gpu_alerts.py -q
 """
 
+import subprocess
+
 import promql_parser
 import pytest
+import yaml
 
 from tests.chart.helpers import (
     CI_DIR,
+    REPO_ROOT,
     RenderError,
     deployment,
     objects,
@@ -22,6 +26,7 @@ from tests.chart.helpers import (
 
 SCALING = CI_DIR / "09-autoscaling-gpu-values.yaml"
 OBSERVABILITY = CI_DIR / "10-observability-values.yaml"
+PROMTOOL = REPO_ROOT / "bin" / "promtool"
 
 
 def test_hpa_targets_the_deployment_and_owns_replicas():
@@ -145,6 +150,25 @@ def test_every_alert_expression_is_valid_promql():
     for name, rule in rules(render(scenario=OBSERVABILITY)).items():
         parsed = promql_parser.parse(rule["expr"])
         assert parsed is not None, name
+
+
+@pytest.mark.skipif(
+    not PROMTOOL.exists(), reason=f"{PROMTOOL} is missing: run `make tools`"
+)
+def test_promtool_accepts_the_rule_groups(tmp_path):
+    """Prometheus' own checker: PromQL, durations, label and annotation templates."""
+    spec = one(render(scenario=OBSERVABILITY), "PrometheusRule")["spec"]
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    result = subprocess.run(
+        [str(PROMTOOL), "check", "rules", str(rules_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 4 rules found" in result.stdout
 
 
 def test_alerts_select_this_release_only():
