@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "version", type=int, nargs="?", help="load/canary/unload: version"
     )
+    parser.add_argument(
+        "--version",
+        dest="version_flag",
+        type=int,
+        help="the same as the VERSION argument (`load --version 3`)",
+    )
     return parser
 
 
@@ -104,7 +110,15 @@ def run(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """0 done, 1 refused or timed out, 2 usage."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version_flag is not None:
+        if args.version is not None and args.version != args.version_flag:
+            parser.error(
+                f"VERSION {args.version} and --version {args.version_flag} differ; "
+                "give one"
+            )
+        args.version = args.version_flag
     try:
         print(run(args))
     except plan.RolloutError as err:

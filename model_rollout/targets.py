@@ -17,6 +17,19 @@ from model_rollout.plan import RolloutError
 CONFIG_KEY = "models.config"
 
 
+def configmap_patch(text: str, resource_version: str | None) -> dict:
+    """The ConfigMap patch body replacing models.config.
+
+    With ``resource_version`` (from the read) the API server refuses the patch with
+    409 Conflict when someone else (a helm upgrade, another rollout) changed the
+    ConfigMap in between, instead of silently overwriting their change.
+    """
+    body: dict = {"data": {CONFIG_KEY: text}}
+    if resource_version:
+        body["metadata"] = {"resourceVersion": resource_version}
+    return body
+
+
 class FileTarget:
     """A models.config file (written atomically: temp file, then rename)."""
 
@@ -43,16 +56,19 @@ class FileTarget:
 class ConfigMapTarget:
     """The `models.config` key of a ConfigMap (the chart's `<fullname>-models`)."""
 
-    def __init__(self, name: str, namespace: str) -> None:
-        from kubernetes import client, config
+    def __init__(self, name: str, namespace: str, api=None) -> None:
+        if api is None:
+            from kubernetes import client, config
 
-        try:
-            config.load_kube_config()
-        except config.ConfigException:
-            config.load_incluster_config()
-        self.api = client.CoreV1Api()
+            try:
+                config.load_kube_config()
+            except config.ConfigException:
+                config.load_incluster_config()
+            api = client.CoreV1Api()
+        self.api = api
         self.name = name
         self.namespace = namespace
+        self.resource_version: str | None = None
 
     def describe(self) -> str:
         return f"configmap/{self.name} in {self.namespace}"
@@ -69,9 +85,19 @@ class ConfigMapTarget:
             ) from err
         if CONFIG_KEY not in (found.data or {}):
             raise RolloutError(f"{self.describe()} has no {CONFIG_KEY} key")
+        self.resource_version = found.metadata.resource_version
         return found.data[CONFIG_KEY]
 
     def write(self, text: str) -> None:
-        self.api.patch_namespaced_config_map(
-            self.name, self.namespace, {"data": {CONFIG_KEY: text}}
-        )
+        from kubernetes.client.exceptions import ApiException
+
+        body = configmap_patch(text, self.resource_version)
+        try:
+            self.api.patch_namespaced_config_map(self.name, self.namespace, body)
+        except ApiException as err:
+            if err.status == 409:
+                raise RolloutError(
+                    f"{self.describe()} changed after it was read (a helm upgrade or "
+                    "another rollout); nothing was written: run the command again"
+                ) from err
+            raise RolloutError(f"cannot patch {self.describe()}: {err.reason}") from err
