@@ -1,8 +1,9 @@
-"""tfs-rollout on the offline cluster: canary and promote through the release's
+"""tfs-rollout on the offline cluster: canary, promote, rollback through the release's
 ConfigMap while traffic to `/labels/stable` never fails (TF Serving STAND-IN image).
 
 The release serves version 1 labelled stable (specific policy); version 2 is
-published into the volume, loaded, labelled canary, then promoted. The CLI edits
+published into the volume, loaded, labelled canary, promoted, then rolled back
+(stable returns to 1). The CLI edits
 the `<fullname>-models` ConfigMap with the Kubernetes API; the kubelet updates the
 mounted file and the server re-reads it every server.modelConfigPollSeconds.
 """
@@ -67,7 +68,7 @@ def test_canary_then_promote_never_fails_stable(
     traffic.start()
     lines = []
     try:
-        for step in (["load", "2"], ["canary", "2"], ["promote"]):
+        for step in (["load", "2"], ["canary", "2"], ["promote"], ["rollback"]):
             assert rollout([*argv, *step]) == 0, capsys.readouterr().err
             lines.append(capsys.readouterr().out.strip())
     finally:
@@ -78,4 +79,5 @@ def test_canary_then_promote_never_fails_stable(
     record_property("stable_requests", traffic.sent)
     assert traffic.sent > 100
     assert traffic.failures == [], traffic.failures[:5]
-    assert "label stable -> 2" in lines[-1]
+    assert "label stable -> 2" in lines[-2]
+    assert "label stable -> 1" in lines[-1]
