@@ -44,6 +44,12 @@ def test_hpa_targets_the_deployment_and_owns_replicas():
     assert "replicas" not in deployment(docs)["spec"]
 
 
+def test_replica_count_beside_autoscaling_is_ignored_not_refused():
+    docs = render(scenario=SCALING, values={"replicaCount": 3})
+    assert "replicas" not in deployment(docs)["spec"]
+    assert one(docs, "HorizontalPodAutoscaler")["spec"]["minReplicas"] == 2
+
+
 def test_without_autoscaling_the_deployment_keeps_replica_count():
     docs = render(values={"replicaCount": 3})
     assert deployment(docs)["spec"]["replicas"] == 3
