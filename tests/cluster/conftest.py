@@ -102,12 +102,9 @@ def cluster() -> Iterator[Cluster]:
     namespace = f"cluster-test-{uuid.uuid4().hex[:8]}"
     handle = Cluster(kubeconfig, kubectl, namespace, versions, not override)
     handle.kubectl("create", "namespace", namespace)
-    handle.kubectl(
-        "wait",
-        "--for=jsonpath={.metadata.name}=default",
-        "serviceaccount/default",
-        "--timeout=60s",
-    )
+    # --for=create waits for an object that does not exist yet (a jsonpath wait
+    # fails at once with NotFound when the controller has not made it).
+    handle.kubectl("wait", "--for=create", "serviceaccount/default", "--timeout=120s")
     try:
         yield handle
     finally:
