@@ -22,31 +22,71 @@ _SAMPLE = re.compile(r"^(?P<name>[^\s{]+)(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
-def scrape_request_count(url: str, model_name: str | None = None) -> dict[str, float]:
-    """Sum ``:tensorflow:serving:request_count`` by entrypoint/status label.
-
-    Args:
-        url: the metrics URL.
-        model_name: keep only samples with this ``model_name`` label.
-
-    Returns:
-        Mapping ``"<entrypoint>/<status>"`` -> count (``"total"`` included).
-    """
-    resp = requests.get(url, timeout=10)
-    resp.raise_for_status()
-    counts: dict[str, float] = {"total": 0.0}
-    for line in resp.text.splitlines():
+def _samples(text: str, prefix: str, model_name: str | None):
+    """(name, labels, value) of every sample whose name starts with `prefix`."""
+    for line in text.splitlines():
         match = _SAMPLE.match(line)
-        if not match or match["name"] != constants.METRIC_REQUEST_COUNT:
+        if not match or not match["name"].startswith(prefix):
             continue
         labels = dict(_LABEL.findall(match["labels"] or ""))
         if model_name and labels.get("model_name", model_name) != model_name:
             continue
+        yield match["name"], labels, float(match["value"])
+
+
+def _fetch(url: str) -> str:
+    resp = requests.get(url, timeout=10)
+    resp.raise_for_status()
+    return resp.text
+
+
+def request_counts(text: str, model_name: str | None = None) -> dict[str, float]:
+    """Sum ``:tensorflow:serving:request_count`` by entrypoint/status label.
+
+    Returns:
+        Mapping ``"<entrypoint>/<status>"`` -> count (``"total"`` included).
+    """
+    counts: dict[str, float] = {"total": 0.0}
+    metric = constants.METRIC_REQUEST_COUNT
+    for name, labels, value in _samples(text, metric, model_name):
+        if name != metric:
+            continue
         key = f"{labels.get('entrypoint', '?')}/{labels.get('status', '?')}"
-        value = float(match["value"])
         counts[key] = counts.get(key, 0.0) + value
         counts["total"] += value
     return counts
+
+
+def latency_histogram(text: str, model_name: str | None = None) -> dict[str, float]:
+    """``:tensorflow:serving:request_latency`` summed over labels.
+
+    Returns:
+        ``{"le:<bound>": cumulative count, ..., "sum": us, "count": n}``.
+    """
+    base = constants.METRIC_REQUEST_LATENCY
+    found: dict[str, float] = {"sum": 0.0, "count": 0.0}
+    for name, labels, value in _samples(text, base, model_name):
+        suffix = name[len(base) :]
+        key = {"_sum": "sum", "_count": "count"}.get(suffix)
+        if suffix == "_bucket":
+            key = f"le:{labels.get('le', '+Inf')}"
+        if key:
+            found[key] = found.get(key, 0.0) + value
+    return found
+
+
+def scrape_request_count(url: str, model_name: str | None = None) -> dict[str, float]:
+    """request_counts() of one scrape of the metrics URL."""
+    return request_counts(_fetch(url), model_name)
+
+
+def scrape(url: str, model_name: str | None = None) -> dict[str, dict[str, float]]:
+    """Counts and the latency histogram from one scrape of the metrics URL."""
+    text = _fetch(url)
+    return {
+        "counts": request_counts(text, model_name),
+        "latency": latency_histogram(text, model_name),
+    }
 
 
 def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
@@ -55,40 +95,6 @@ def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]
         k: after.get(k, 0.0) - before.get(k, 0.0)
         for k in sorted(set(before) | set(after))
     }
-
-
-def scrape(url: str, model_name: str | None = None) -> dict[str, dict[str, float]]:
-    """Counts (see scrape_request_count) and latency buckets/sum/count in one call."""
-    return {
-        "counts": scrape_request_count(url, model_name),
-        "latency": scrape_latency(url, model_name),
-    }
-
-
-def scrape_latency(url: str, model_name: str | None = None) -> dict[str, float]:
-    """``:tensorflow:serving:request_latency`` summed over labels.
-
-    Returns:
-        ``{"le:<bound>": cumulative count, ..., "sum": us, "count": n}``.
-    """
-    resp = requests.get(url, timeout=10)
-    resp.raise_for_status()
-    base = constants.METRIC_REQUEST_LATENCY
-    found: dict[str, float] = {"sum": 0.0, "count": 0.0}
-    for line in resp.text.splitlines():
-        match = _SAMPLE.match(line)
-        if not match or not match["name"].startswith(base):
-            continue
-        labels = dict(_LABEL.findall(match["labels"] or ""))
-        if model_name and labels.get("model_name", model_name) != model_name:
-            continue
-        suffix = match["name"][len(base) :]
-        key = {"_sum": "sum", "_count": "count"}.get(suffix)
-        if suffix == "_bucket":
-            key = f"le:{labels.get('le', '+Inf')}"
-        if key:
-            found[key] = found.get(key, 0.0) + float(match["value"])
-    return found
 
 
 def quantile(q: float, cumulative: dict[float, float]) -> float | None:

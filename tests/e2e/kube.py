@@ -18,9 +18,9 @@ import os
 import shutil
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
+from loadtest import metrics
 from tests.chart.helpers import versions_env
 
 log = logging.getLogger(__name__)
@@ -259,14 +259,7 @@ class Kube:
 
 
 def scrape_request_count(pod_ip: str, port: int, path: str, model: str) -> int:
-    """Sums `:tensorflow:serving:request_count` of `model` on one pod's metrics."""
-    url = f"http://{pod_ip}:{port}{path}"
-    with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - cluster IP
-        body = resp.read().decode()
-    total = 0
-    for line in body.splitlines():
-        if line.startswith(":tensorflow:serving:request_count{") and (
-            f'model_name="{model}"' in line
-        ):
-            total += int(float(line.rsplit(" ", 1)[1]))
-    return total
+    """Total ``:tensorflow:serving:request_count`` of `model` on one pod's metrics."""
+    return int(
+        metrics.scrape_request_count(f"http://{pod_ip}:{port}{path}", model)["total"]
+    )
