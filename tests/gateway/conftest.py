@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +19,7 @@ import pytest
 import requests
 from PIL import Image
 
+from tests.processes import start_server, stop
 from tests.standin_fixtures import (  # noqa: F401  (fixtures used by the tests)
     REPO_ROOT,
     StandinServer,
@@ -114,29 +112,13 @@ def start_gateway(server: StandinServer, base_path: Path, log_path: Path, *extra
         "warning",
         *extra,
     ]
-    log_file = log_path.open("w")
-    proc = subprocess.Popen(  # noqa: S603 - our own module
-        argv,
-        cwd=REPO_ROOT,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"gateway exited {proc.returncode}:\n{log_path.read_text()}")
-        try:
-            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return proc, url
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    pytest.fail(
-        f"gateway not healthy after {READY_TIMEOUT_S}s:\n{log_path.read_text()}"
-    )
+    proc = start_server(argv, f"{url}/healthz", log_path)
+    health = requests.get(f"{url}/healthz", timeout=10)
+    if health.status_code != 200:
+        stop(proc)
+        pytest.fail(f"gateway unhealthy: {health.text}\n{log_path.read_text()}")
+    return proc, url
 
 
 @pytest.fixture(scope="session")
@@ -155,5 +137,4 @@ def gateway_url(
         "200000",
     )
     yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    stop(proc)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import io
-import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 import requests
 from PIL import Image
 
-from tests.standin_fixtures import REPO_ROOT, free_port
+from tests.processes import start_server, stop
+from tests.standin_fixtures import free_port
 
 pytestmark = pytest.mark.standin
 
@@ -136,36 +135,24 @@ def test_a_request_without_the_file_field_gets_400(gateway_url: str) -> None:
 
 def test_without_tf_serving_healthz_is_503_with_the_target(tmp_path) -> None:
     port, dead = free_port(), free_port()
-    log = (tmp_path / "gateway.log").open("w")
-    proc = subprocess.Popen(  # noqa: S603 - our own module
-        [
-            sys.executable,
-            "-m",
-            "gateway",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--tfs-target",
-            f"127.0.0.1:{dead}",
-            "--timeout",
-            "2",
-        ],
-        cwd=REPO_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    argv = [
+        sys.executable,
+        "-m",
+        "gateway",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--tfs-target",
+        f"127.0.0.1:{dead}",
+        "--timeout",
+        "2",
+    ]
+    url = f"http://127.0.0.1:{port}/healthz"
+    proc = start_server(argv, url, tmp_path / "gateway.log")
     try:
-        reply = None
-        for _ in range(150):
-            try:
-                reply = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        assert reply is not None, (tmp_path / "gateway.log").read_text()
-        assert reply.status_code == 503
-        assert f"127.0.0.1:{dead} answered UNAVAILABLE" in reply.json()["error"]
+        reply = requests.get(url, timeout=10)
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        stop(proc)
+    assert reply.status_code == 503
+    assert f"127.0.0.1:{dead} answered UNAVAILABLE" in reply.json()["error"]

@@ -14,13 +14,12 @@ import dataclasses
 import hashlib
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
+from tests.processes import start_server, stop  # noqa: F401  (used by the tests)
 from tests.standin_fixtures import (  # noqa: F401  (fixtures used by the tests)
     REPO_ROOT,
     free_port,
@@ -34,31 +33,6 @@ CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-
-
-def start_server(argv: list[str], url: str, log_path: Path) -> subprocess.Popen:
-    """Starts a local server process and waits until `url` answers."""
-    log = log_path.open("w")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"{argv} exited {proc.returncode}:\n{log_path.read_text()}")
-        try:
-            requests.get(url, timeout=2)
-            return proc
-        except requests.RequestException:
-            time.sleep(0.2)
-    proc.kill()
-    pytest.fail(f"{argv} did not answer on {url}:\n{log_path.read_text()}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def moto_server(tmp: Path, host: str = "127.0.0.1") -> tuple[subprocess.Popen, str]:
