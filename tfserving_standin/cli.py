@@ -269,11 +269,12 @@ def usage(program: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parses the flags and runs the stand-in server until SIGTERM/SIGINT.
+    """Parses the flags and runs the stand-in server until a signal ends it.
 
     Returns:
-        0 after a clean shutdown, 255 (like the real binary's -1) on a flag or
-        start-up error.
+        0 after a graceful shutdown (TFS_STANDIN_GRACEFUL_SHUTDOWN=1 only), 255
+        (like the real binary's -1) on a flag or start-up error. By default a
+        signal ends the process and nothing is returned.
     """
     args = sys.argv[1:] if argv is None else argv
     program = "tensorflow_model_server (TF Serving STAND-IN)"

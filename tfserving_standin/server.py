@@ -1,10 +1,11 @@
-"""Start-up, serving and graceful shutdown of the TF Serving stand-in.
+"""Start-up, serving and shutdown of the TF Serving stand-in.
 
 Mirrors Server::BuildAndStart in model_servers/server.cc: options are checked,
 every configured model must have an AVAILABLE version before any port opens,
-then gRPC and (when --rest_api_port is set) REST start. Unlike the real server
-it handles SIGTERM/SIGINT: it stops accepting, lets in-flight requests finish
-and exits 0.
+then gRPC and (when --rest_api_port is set) REST start. Like the real server it
+installs no SIGTERM/SIGINT handler: a signal ends it at once (open connections
+are reset, nothing drains), and as PID 1 it ignores SIGTERM until SIGKILL. Only
+with TFS_STANDIN_GRACEFUL_SHUTDOWN=1 (unit tests) does it drain and exit 0.
 
 Typical usage example:
 
@@ -151,12 +152,18 @@ async def _wait_in_thread(fn, *args) -> None:
     await future
 
 
+def graceful_shutdown() -> bool:
+    """True when TFS_STANDIN_GRACEFUL_SHUTDOWN=1 asks for a drain on SIGTERM."""
+    return os.environ.get(constants.GRACEFUL_SHUTDOWN_ENV, "") == "1"
+
+
 async def serve(options: ServerOptions) -> int:
-    """Loads the models, opens the ports and serves until SIGTERM/SIGINT."""
+    """Loads the models, opens the ports and serves until a signal ends it."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    if graceful_shutdown():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
 
     _check_options(options)
     if options.enable_batching:
@@ -264,6 +271,16 @@ def run(options: ServerOptions) -> int:
         constants.STANDIN_BANNER,
         os.getpid(),
     )
+    if graceful_shutdown():
+        logger.info(
+            "%s=1: SIGTERM drains for %.0f s (the real server dies at once)",
+            constants.GRACEFUL_SHUTDOWN_ENV,
+            constants.SHUTDOWN_GRACE_SECONDS,
+        )
+    else:
+        # Python turns SIGINT into KeyboardInterrupt; the real server keeps the
+        # default action, so Ctrl-C ends it at once too.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
     import tensorflow as tf
 
     tf.get_logger().setLevel(logging.ERROR)

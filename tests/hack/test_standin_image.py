@@ -189,3 +189,16 @@ def test_smoke_tests_inside_the_image_pass_against_the_standin(standin_container
         timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_as_pid_1_the_standin_ignores_sigterm_like_the_real_server(standin_container):
+    """No handler: the kernel drops SIGTERM to PID 1, so it serves until SIGKILL."""
+    wait_available(standin_container["rest"])
+    killed = docker("kill", "--signal", "TERM", standin_container["name"])
+    assert killed.returncode == 0, killed.stderr
+    time.sleep(3)
+    running = docker(
+        "inspect", "--format", "{{.State.Running}}", standin_container["name"]
+    )
+    assert running.stdout.strip() == "true"
+    wait_available(standin_container["rest"])

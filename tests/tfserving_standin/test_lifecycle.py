@@ -1,6 +1,8 @@
 """Model lifecycle of the TF Serving STAND-IN (not TensorFlow Serving): version
 polling, bad versions, labels, config reload, start-up gating and shutdown."""
 
+import http.client
+import os
 import signal
 import subprocess
 import sys
@@ -186,8 +188,8 @@ def test_standin_ports_stay_closed_until_a_version_loads(
     assert port_open(server.grpc_port)
 
     started = time.monotonic()
-    assert server.stop() == 0
-    assert time.monotonic() - started < 8
+    assert server.stop() == -signal.SIGTERM, "no SIGTERM handler, like the real server"
+    assert time.monotonic() - started < 2
     assert not port_open(server.rest_port)
 
 
@@ -202,14 +204,14 @@ def test_standin_exits_when_a_model_cannot_load(standin_server_factory, model_co
     assert "{name: fashion_mnist version: 1} due to error: DATA_LOSS" in logs
 
 
-def test_standin_sigterm_during_load_wait_exits_zero(tmp_path):
-    port = free_port()
+def start_waiting_standin(tmp_path, env=None) -> subprocess.Popen:
+    """A stand-in process waiting for a model with no versions (no port open yet)."""
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "tfserving_standin",
-            f"--port={port}",
+            f"--port={free_port()}",
             "--model_name=m",
             f"--model_base_path={tmp_path}",
         ],
@@ -217,20 +219,61 @@ def test_standin_sigterm_during_load_wait_exits_zero(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=env,
     )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if "No versions of servable m" in process.stdout.readline():
+            return process
+    process.kill()
+    pytest.fail("the stand-in never logged the polling warning")
+
+
+def test_standin_sigterm_during_load_wait_ends_it_at_once(tmp_path):
+    """No signal handler, like the real server: SIGTERM kills (-15), no drain."""
+    process = start_waiting_standin(tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        lines = []
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            lines.append(line)
-            if "No versions of servable m" in line:
-                break
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0, "".join(lines)
+        assert process.wait(timeout=5) == -signal.SIGTERM
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_standin_sigint_is_not_a_keyboard_interrupt(tmp_path):
+    """SIGINT keeps its default action (the real server installs no handler)."""
+    process = start_waiting_standin(tmp_path)
+    try:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=5) == -signal.SIGINT
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_standin_graceful_mode_for_unit_tests_exits_zero(tmp_path):
+    """TFS_STANDIN_GRACEFUL_SHUTDOWN=1 keeps the old drain-and-exit-0 mode."""
+    env = {**os.environ, "TFS_STANDIN_GRACEFUL_SHUTDOWN": "1"}
+    process = start_waiting_standin(tmp_path, env=env)
+    try:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_standin_sigterm_resets_open_connections(standin_server_factory, model_copy):
+    """A keep-alive connection to a stopping server is reset, never drained."""
+    server = standin_server_factory(model_copy)
+    connection = http.client.HTTPConnection("127.0.0.1", server.rest_port, timeout=5)
+    connection.request("GET", "/v1/models/fashion_mnist")
+    assert connection.getresponse().read()
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=5) == -signal.SIGTERM
+    with pytest.raises((ConnectionError, http.client.HTTPException)):
+        connection.request("GET", "/v1/models/fashion_mnist")
+        connection.getresponse().read()
 
 
 def test_standin_grpc_reload_config_sets_labels(standin_server_factory, model_copy):
