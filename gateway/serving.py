@@ -1,8 +1,11 @@
 """The served model as the gateway sees it: signature, status and Predict over gRPC.
 
-Wraps smoke_tests' TensorFlow-free gRPC client. The signature is read with
-GetModelMetadata and reused for METADATA_TTL_S seconds, so a new model version
-with another input size is picked up without a restart.
+Wraps smoke_tests' TensorFlow-free gRPC client, whose channel retries a call
+once when it ends UNAVAILABLE before an answer (RETRY_SERVICE_CONFIG): a call
+caught by a TF Serving pod that stops goes to a live pod instead of failing.
+The signature is read with GetModelMetadata and reused for METADATA_TTL_S
+seconds, so a new model version with another input size is picked up without a
+restart.
 
 Typical usage example:
 

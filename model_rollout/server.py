@@ -1,5 +1,9 @@
 """What the running server reports, over TF Serving's REST status API.
 
+Each read is repeated once on a connection error (smoke_tests.rest_client's
+retry_once): a port-forward or Service whose pod just stopped resets the
+connection, and a status read is safe to repeat.
+
 Typical usage example:
 
     states = version_states("http://127.0.0.1:8501", "m")   # {1: "AVAILABLE"}
@@ -14,14 +18,22 @@ from collections.abc import Callable
 import requests
 
 from model_rollout.plan import RolloutError
+from smoke_tests.rest_client import retrying_session
 
 POLL_S = 1.0
+READ_TIMEOUT_S = 10
+
+
+def _get(url: str) -> requests.Response:
+    """GET with one retry on a connection error (never on an HTTP status)."""
+    with retrying_session() as session:
+        return session.get(url, timeout=READ_TIMEOUT_S)
 
 
 def version_states(rest_url: str, model: str) -> dict[int, str]:
     """version -> state (AVAILABLE, LOADING, END...)."""
     try:
-        reply = requests.get(f"{rest_url}/v1/models/{model}", timeout=10)
+        reply = _get(f"{rest_url}/v1/models/{model}")
     except requests.RequestException as err:
         raise RolloutError(f"cannot reach TF Serving at {rest_url}: {err}") from err
     if reply.status_code != 200:
@@ -42,7 +54,7 @@ def label_version(rest_url: str, model: str, label: str) -> int | None:
     """
     url = f"{rest_url}/v1/models/{model}/labels/{label}/metadata"
     try:
-        reply = requests.get(url, timeout=10)
+        reply = _get(url)
     except requests.RequestException:
         return None
     if reply.status_code != 200:

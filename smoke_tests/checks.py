@@ -3,7 +3,8 @@
 Each check yields a :class:`CheckResult` (pass/fail/skip plus detail). A transport
 failure (refused, timed out) marks that protocol unreachable and later checks of
 the same protocol are skipped, so a dead target costs one ``--timeout`` per
-protocol rather than one per check.
+protocol rather than one per check. The clients retry once on a connection error
+(see rest_client and grpc_client); a check that needed it says so in its detail.
 
 Typical usage example:
 
@@ -22,7 +23,13 @@ from typing import Any
 import numpy as np
 
 from smoke_tests import compare, constants, hints, payloads, signature
-from smoke_tests.grpc_client import GrpcCallError, GrpcClient, model_spec
+from smoke_tests.grpc_client import (
+    ChannelCounts,
+    GrpcCallError,
+    GrpcClient,
+    model_spec,
+    retry_note,
+)
 from smoke_tests.inputs import SampleBundle
 from smoke_tests.rest_client import RestClient, RestReply, TransportError
 from smoke_tests.status import (
@@ -128,6 +135,7 @@ class SmokeRun:
             protocol or "", True
         )
         start = time.monotonic()
+        rest_retries, grpc_counts = self._retries(), self._grpc_counts()
         if client is None:
             result = CheckResult(name, SKIP, f"no {protocol} target given")
         elif protocol in self.down:
@@ -156,11 +164,25 @@ class SmokeRun:
                     name, FAIL, _short(f"unexpected {type(err).__name__}: {err}")
                 )
         result.seconds = time.monotonic() - start
+        retried = self._retries() - rest_retries
+        if retried:
+            plural = "retry" if retried == 1 else "retries"
+            result.detail += f" (after {retried} {plural} on connection error)"
+        result.detail += retry_note(grpc_counts, self._grpc_counts())
         if result.status == FAIL:
             result.hints = hints.find(result.detail)
         logger.info("%s: %s %s", name, result.status, result.detail)
         self.results.append(result)
         return result
+
+    def _retries(self) -> int:
+        """REST requests repeated so far after a connection error."""
+        return getattr(self.config.rest, "retries", 0)
+
+    def _grpc_counts(self) -> ChannelCounts | None:
+        """The gRPC channel's counters, to see what gRPC retried unasked."""
+        grpc = self.config.grpc
+        return grpc.counts() if grpc is not None and hasattr(grpc, "counts") else None
 
     @staticmethod
     def _expect_ok(reply: RestReply, what: str) -> Any:
@@ -461,6 +483,7 @@ class SmokeRun:
         with ThreadPoolExecutor(max_workers=count) as pool:
             replies = list(pool.map(send, range(count)))
         elapsed = time.monotonic() - start
+        rest.retries += sum(r.retries for r in replies)  # reported by _record
         failed = [r for r in replies if r.status != 200]
         if failed:
             raise CheckFailed(
