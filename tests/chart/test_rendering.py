@@ -56,13 +56,17 @@ def test_selector_labels_never_include_version_or_chart(scenario: Path):
 def test_probes_use_named_ports_and_liveness_waits_at_least_five_seconds(
     scenario: Path,
 ):
-    container = server_container(render(scenario=scenario))
+    docs = render(scenario=scenario)
+    container = server_container(docs)
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports == {"grpc": 8500, "http": 8501}
+    # Behind the drain proxy (default) the server's REST port is its own.
+    proxied = "drain-proxy" in {c["name"] for c in pod_spec(docs)["containers"]}
+    rest = "server-http" if proxied else "http"
+    assert ports == {"grpc": 8500, rest: 8511 if proxied else 8501}
     for probe in ("startupProbe", "readinessProbe"):
         assert container[probe]["httpGet"] == {
             "path": "/v1/models/fashion_mnist",
-            "port": "http",
+            "port": rest,
         }
     liveness = container["livenessProbe"]
     assert liveness.get("tcpSocket", {}).get("port") == "grpc" or "grpc" in liveness
@@ -90,7 +94,8 @@ def test_image_repository_and_tag_can_point_at_the_stand_in_image():
     values = {"image": {"repository": "tfserving-standin", "tag": "0.1.0"}}
     docs = render(values)
     for container in pod_spec(docs)["containers"] + pod_spec(docs)["initContainers"]:
-        assert container["image"] == "tfserving-standin:0.1.0"
+        if container["name"] != "drain-proxy":
+            assert container["image"] == "tfserving-standin:0.1.0"
     assert server_container(docs)["command"] == ["tensorflow_model_server"]
 
 
@@ -234,9 +239,12 @@ def test_batching_renders_the_parameters_file_and_flags():
 
 
 def test_grpc_max_connection_age_renders_channel_arguments():
-    flags = server_flags(render({"grpc": {"maxConnectionAgeMs": 30000}}))
-    assert flags["grpc_channel_arguments"] == "grpc.max_connection_age_ms=30000"
-    assert "grpc_channel_arguments" not in server_flags(render())
+    flags = server_flags(render({"grpc": {"maxConnectionAgeMs": 9000}}))
+    assert flags["grpc_channel_arguments"] == (
+        "grpc.max_connection_age_ms=9000,grpc.max_connection_age_grace_ms=2000"
+    )
+    off = {"grpc": {"maxConnectionAgeMs": 0, "maxConnectionAgeGraceMs": 0}}
+    assert "grpc_channel_arguments" not in server_flags(render(off))
 
 
 def test_services_expose_named_http_and_grpc_ports_with_app_protocol():

@@ -308,3 +308,46 @@ Replicas the release keeps at least: the HPA's minimum when autoscaling, else re
 {{- define "tf-serving.minReplicas" -}}
 {{- if .Values.autoscaling.enabled }}{{ .Values.autoscaling.minReplicas | int }}{{ else }}{{ .Values.replicaCount | int }}{{ end }}
 {{- end }}
+
+{{/*
+Port the server's REST API listens on: behind the drain proxy its own port, else server.restPort.
+*/}}
+{{- define "tf-serving.serverRestPort" -}}
+{{- if .Values.drainProxy.enabled }}{{ .Values.drainProxy.serverRestPort }}{{ else }}{{ .Values.server.restPort }}{{ end }}
+{{- end }}
+
+{{/*
+Fails on shutdown timings under which TF Serving (no SIGTERM handler: it dies at once) could still
+have clients when it is killed. Empty output when they are consistent.
+*/}}
+{{- define "tf-serving.validateShutdown" -}}
+{{- $preStopMs := mul (int .Values.preStopSleepSeconds) 1000 }}
+{{- $removalMs := mul (int .Values.endpointRemovalSeconds) 1000 }}
+{{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds) }}
+{{- fail (printf "terminationGracePeriodSeconds (%v) must be greater than preStopSleepSeconds (%v), or the server is killed before it can stop" .Values.terminationGracePeriodSeconds .Values.preStopSleepSeconds) }}
+{{- end }}
+{{- if ge $removalMs $preStopMs }}
+{{- fail (printf "endpointRemovalSeconds (%v) must be less than preStopSleepSeconds (%v): the server must outlive its removal from the endpoints" .Values.endpointRemovalSeconds .Values.preStopSleepSeconds) }}
+{{- end }}
+{{- $age := int .Values.grpc.maxConnectionAgeMs }}
+{{- $grace := int .Values.grpc.maxConnectionAgeGraceMs }}
+{{- if gt $age 0 }}
+{{- if le $grace 0 }}
+{{- fail "grpc.maxConnectionAgeGraceMs must be > 0 when grpc.maxConnectionAgeMs is set: without it gRPC core waits for in-flight calls forever, past SIGTERM" }}
+{{- end }}
+{{- /* gRPC core jitters the age by +-10%. */}}
+{{- $needMs := add $removalMs (div (mul $age 11) 10) $grace }}
+{{- if gt $needMs $preStopMs }}
+{{- fail (printf "grpc.maxConnectionAgeMs (%d, +10%% jitter) + grpc.maxConnectionAgeGraceMs (%d) + endpointRemovalSeconds (%v s) = %d ms exceeds preStopSleepSeconds (%v s): a gRPC connection could outlive the server, which dies at once on SIGTERM; lower the age or raise preStopSleepSeconds to at least %d" $age $grace .Values.endpointRemovalSeconds $needMs .Values.preStopSleepSeconds (div (add $needMs 999) 1000)) }}
+{{- end }}
+{{- end }}
+{{- if .Values.drainProxy.enabled }}
+{{- $port := int .Values.drainProxy.serverRestPort }}
+{{- if or (eq $port (int .Values.server.restPort)) (eq $port (int .Values.server.grpcPort)) }}
+{{- fail (printf "drainProxy.serverRestPort (%d) must differ from server.restPort (%v, the proxy's port) and server.grpcPort (%v)" $port .Values.server.restPort .Values.server.grpcPort) }}
+{{- end }}
+{{- if lt (sub (int .Values.preStopSleepSeconds) (int .Values.endpointRemovalSeconds)) 3 }}
+{{- fail (printf "preStopSleepSeconds (%v) must be at least endpointRemovalSeconds (%v) + 3 with drainProxy.enabled: open REST connections need time for one more request, answered with Connection: close" .Values.preStopSleepSeconds .Values.endpointRemovalSeconds) }}
+{{- end }}
+{{- end }}
+{{- end }}
