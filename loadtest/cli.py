@@ -142,6 +142,14 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         default=constants.DEFAULT_DEADLINE_S,
         help="per-request timeout in seconds",
     )
+    p.add_argument(
+        "--retry-connection-errors",
+        action="store_true",
+        help="model a retry-once client: a request whose attempt failed at the "
+        "connection level with no response (REST: refused, reset, disconnected; "
+        "gRPC: UNAVAILABLE) is sent once more, at once, within --deadline; other "
+        "errors never are. Retries are reported (counts.retried), never hidden",
+    )
     p.add_argument("--max-p99-ms", type=float, help="SLO: corrected p99 limit (exit 1)")
     p.add_argument("--max-p95-ms", type=float, help="SLO: corrected p95 limit (exit 1)")
     p.add_argument(
@@ -327,6 +335,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_behind_s=args.max_backlog_s,
         processes=args.processes,
         on_time_allowance_s=max_lag / 1000,
+        retry_connection_errors=args.retry_connection_errors,
     )
     limits = Limits(
         max_p99_ms=args.max_p99_ms,
@@ -351,7 +360,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(
         f"running: {cfg.protocol} {cfg.target} "
         f"({'closed' if cfg.closed_loop else 'open'}"
-        f"-loop) for {cfg.warmup_s:g}s warm-up + {cfg.duration_s:g}s",
+        f"-loop) for {cfg.warmup_s:g}s warm-up + {cfg.duration_s:g}s"
+        + (", retrying connection errors once" if cfg.retry_connection_errors else ""),
         file=sys.stderr,
     )
     try:

@@ -35,10 +35,22 @@ def load_summary(path: Path) -> dict:
     return doc
 
 
+def _info_row(metric: str, base: float, cand: float) -> dict:
+    return {
+        "metric": metric,
+        "baseline": base,
+        "candidate": cand,
+        "delta": cand - base,
+        "delta_pct": (cand - base) / base * 100 if base else 0.0,
+        "regression": False,
+        "judged": False,
+    }
+
+
 def compare(
     base: dict, cand: dict, budget_pct: float, judged: tuple[str, ...] = JUDGED
 ) -> tuple[list[dict], int]:
-    """Per-percentile deltas of corrected latency, plus rate and error rate.
+    """Per-percentile deltas of corrected latency, plus rate, errors and retries.
 
     Args:
         base: baseline summary.
@@ -83,18 +95,15 @@ def compare(
             "judged": True,
         }
     )
-    b_rate = base["rate"]["achieved_ok"]
-    c_rate = cand["rate"]["achieved_ok"]
     rows.append(
-        {
-            "metric": "ok req/s",
-            "baseline": b_rate,
-            "candidate": c_rate,
-            "delta": c_rate - b_rate,
-            "delta_pct": (c_rate - b_rate) / b_rate * 100 if b_rate else 0.0,
-            "regression": False,
-            "judged": False,
-        }
+        _info_row("ok req/s", base["rate"]["achieved_ok"], cand["rate"]["achieved_ok"])
+    )
+    rows.append(
+        _info_row(
+            "retried requests",
+            base.get("counts", {}).get("retried", 0),
+            cand.get("counts", {}).get("retried", 0),
+        )
     )
     if "INVALID" in (base.get("verdict"), cand.get("verdict")):
         return rows, constants.EXIT_INVALID

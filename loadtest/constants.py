@@ -26,6 +26,9 @@ DEFAULT_EXPECTED_LATENCY_MS = 50.0
 MIN_REST_CONNECTIONS = 8
 MAX_REST_CONNECTIONS = 2048
 DEFAULT_SEED = 1
+# summary.json "client_retry": what --retry-connection-errors is modelling.
+CLIENT_RETRY_ONCE = "once-on-connection-error"
+CLIENT_RETRY_OFF = "off"
 # Shortest dispatcher sleep; below the loop's 1 ms timer resolution it would spin.
 DISPATCH_MIN_SLEEP_S = 0.001
 

@@ -5,7 +5,9 @@ Each request has three timestamps from ``time.perf_counter_ns()``:
 call, after waiting for a free connection) and ``done``. Latency is charged
 from ``scheduled`` (coordinated-omission free); ``done - sent`` is kept as the
 uncorrected view and ``sent - scheduled`` as client lag. ``dispatched - scheduled``
-(dispatch lag) measures the generator alone and feeds the validity gate.
+(dispatch lag) measures the generator alone and feeds the validity gate. With
+``retry_connection_errors`` the client may make a second attempt inside its
+``call()``; ``sent`` stays the first attempt's, so ``done`` charges both.
 
 The dispatcher waits for the next arrival on a Linux timerfd (see
 ``loadtest.timer``): the event loop's own timers have 1 ms resolution, and
@@ -57,6 +59,7 @@ class RunConfig:
     max_behind_s: float = constants.DEFAULT_MAX_BACKLOG_S
     on_time_allowance_s: float = constants.DEFAULT_MAX_LAG_P99_MS / 1000
     processes: int = 1
+    retry_connection_errors: bool = False
 
     @property
     def rest_url(self) -> str:
@@ -66,9 +69,18 @@ class RunConfig:
 
 def make_client(cfg: RunConfig, connections: int) -> RestClient | GrpcClient:
     """Build the protocol client for one worker."""
+    retry = cfg.retry_connection_errors
     if cfg.protocol == "rest":
-        return RestClient(cfg.rest_url, cfg.rest_body, connections, cfg.deadline_s)
-    return GrpcClient(cfg.target, cfg.grpc_request, connections, cfg.deadline_s)
+        return RestClient(
+            cfg.rest_url, cfg.rest_body, connections, cfg.deadline_s, retry
+        )
+    return GrpcClient(
+        cfg.target,
+        cfg.grpc_request,
+        connections,
+        cfg.deadline_s,
+        retry_connection_errors=retry,
+    )
 
 
 class _Worker:
@@ -113,7 +125,7 @@ class _Worker:
                 return
             if not warm:
                 rec.on_sent(sent)
-            status, error = await client.call()
+            status, error, first_error = await client.call()
             done = time.perf_counter_ns()
         finally:
             if sem is not None:
@@ -121,7 +133,7 @@ class _Worker:
         if warm:
             rec.warmup_requests += 1
         else:
-            rec.record(sched, dispatched, sent, done, status, error)
+            rec.record(sched, dispatched, sent, done, status, error, first_error)
 
     async def open_loop(self, client, rec: Recorder, t0: int, measure_ns: int) -> None:
         cfg = self.cfg
@@ -186,11 +198,11 @@ class _Worker:
                 if not warm:
                     rec.on_scheduled(sent)
                     rec.on_sent(sent)
-                status, error = await client.call()
+                status, error, first_error = await client.call()
                 if warm:
                     rec.warmup_requests += 1
                 else:
-                    rec.record(sent, sent, sent, perf(), status, error)
+                    rec.record(sent, sent, sent, perf(), status, error, first_error)
 
         users = max(1, -(-cfg.concurrency // cfg.processes))
         await asyncio.gather(*(user() for _ in range(users)))
@@ -242,7 +254,8 @@ async def _preflight(cfg: RunConfig) -> tuple[str, str | None]:
     client = make_client(cfg, 1)
     try:
         await client.start()
-        return await client.call()
+        status, error, _ = await client.call()
+        return status, error
     except (OSError, asyncio.TimeoutError) as exc:
         return "unreachable", f"{type(exc).__name__}: {exc}"
     finally:

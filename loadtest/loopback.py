@@ -3,8 +3,9 @@
 They stand in for nothing: they answer ``POST /v1/models/<m>:predict`` and
 ``tensorflow.serving.PredictionService/Predict`` with a fixed small response as
 fast as possible, so a load run against them measures the load generator. Fault
-injection (fixed delay, one stall, periodic errors) lets tests check that the
-generator reports what a slow or failing server does.
+injection (fixed delay, one stall, periodic errors, periodic REST connection
+drops) lets tests check that the generator reports what a slow or failing
+server does.
 
 Typical usage example:
 
@@ -34,6 +35,8 @@ PREDICTIONS = [[0.1] * 10]
 REST_RESPONSE = json.dumps({"predictions": PREDICTIONS}).encode()
 GRPC_PREDICT = "Predict"
 GRPC_SERVICE = "tensorflow.serving.PredictionService"
+# What Faults.apply() tells a handler to do with the request.
+ANSWER, FAIL, DROP = "answer", "fail", "drop"
 
 
 def _varint(value: int) -> bytes:
@@ -119,22 +122,53 @@ class Faults:
         stall_after: the request with this 1-based number starts a stall.
         stall_ms: stall length; every request arriving during it waits it out.
         error_every: every N-th request fails (0 = never).
+        drop_every: the N-th, 2N-th, ... request on each REST connection gets
+            no answer: the server reads it and closes the connection (0 =
+            never; gRPC ignores it). Counting per connection models a server
+            closing keep-alive connections, and leaves a retry on a fresh
+            connection unharmed whatever the timing.
     """
 
     def __init__(
-        self, delay_ms: float, stall_after: int, stall_ms: float, error_every: int
+        self,
+        delay_ms: float,
+        stall_after: int,
+        stall_ms: float,
+        error_every: int,
+        drop_every: int = 0,
     ):
         self.delay_s = delay_ms / 1000
         self.stall_after = stall_after
         self.stall_s = stall_ms / 1000
         self.error_every = error_every
+        self.drop_every = drop_every
         self.count = 0
         self.stall_until = 0.0
+        self.per_connection: dict[asyncio.BaseTransport, int] = {}
 
-    async def apply(self) -> bool:
-        """Wait as configured; return True when this request must fail."""
+    def _drops(self, connection: asyncio.BaseTransport | None) -> bool:
+        if not self.drop_every or connection is None:
+            return False
+        if len(self.per_connection) > 256:
+            self.per_connection = {
+                t: n for t, n in self.per_connection.items() if not t.is_closing()
+            }
+        n = self.per_connection.get(connection, 0) + 1
+        self.per_connection[connection] = n
+        if n % self.drop_every:
+            return False
+        del self.per_connection[connection]
+        return True
+
+    async def apply(self, connection: asyncio.BaseTransport | None = None) -> str:
+        """Wait as configured; return ANSWER, FAIL or DROP for this request.
+
+        Args:
+            connection: the request's transport (REST), for ``drop_every``.
+        """
         self.count += 1
         count = self.count
+        drop = self._drops(connection)
         wait = self.delay_s
         if self.stall_after and count == self.stall_after:
             self.stall_until = time.monotonic() + self.stall_s
@@ -142,14 +176,24 @@ class Faults:
             wait += max(0.0, self.stall_until - time.monotonic())
         if wait > 0:
             await asyncio.sleep(wait)
-        return bool(self.error_every) and count % self.error_every == 0
+        if drop:
+            return DROP
+        if self.error_every and count % self.error_every == 0:
+            return FAIL
+        return ANSWER
 
 
 async def _serve(args: argparse.Namespace) -> None:
     import grpc
     from aiohttp import web
 
-    faults = Faults(args.delay_ms, args.stall_after, args.stall_ms, args.error_every)
+    faults = Faults(
+        args.delay_ms,
+        args.stall_after,
+        args.stall_ms,
+        args.error_every,
+        args.drop_every,
+    )
     ok_body = REST_RESPONSE
     error_body = json.dumps({"error": "loopback injected error"}).encode()
     status_body = json.dumps(
@@ -194,7 +238,11 @@ async def _serve(args: argparse.Namespace) -> None:
         path = request.path
         if request.method == "POST" and path.endswith(":predict"):
             await request.read()
-            if await faults.apply():
+            action = await faults.apply(request.transport)
+            if action == DROP:
+                request.transport.close()
+                return web.Response(body=ok_body, content_type=json_type)
+            if action == FAIL:
                 return web.Response(
                     status=args.error_status, body=error_body, content_type=json_type
                 )
@@ -213,10 +261,11 @@ async def _serve(args: argparse.Namespace) -> None:
         return web.Response(status=404, body=b'{"error": "not found"}')
 
     response = predict_response_bytes(args.model_name)
+    grpc_error = grpc.StatusCode[args.grpc_error]
 
     async def predict(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-        if await faults.apply():
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "loopback injected error")
+        if await faults.apply() == FAIL:
+            await context.abort(grpc_error, "loopback injected error")
         return response
 
     handler = grpc.method_handlers_generic_handler(
@@ -267,7 +316,8 @@ class LoopbackServer:
 
     Args:
         processes: server processes sharing the two ports.
-        delay_ms, stall_after, stall_ms, error_every, error_status: faults.
+        delay_ms, stall_after, stall_ms, error_every, error_status, drop_every,
+            grpc_error: faults (``grpc_error`` is a status code name).
         model_name: name used in responses.
     """
 
@@ -280,6 +330,8 @@ class LoopbackServer:
         error_every: int = 0,
         error_status: int = 500,
         model_name: str = "loopback",
+        drop_every: int = 0,
+        grpc_error: str = "UNAVAILABLE",
     ):
         self.rest_port = free_port()
         self.grpc_port = free_port()
@@ -296,6 +348,8 @@ class LoopbackServer:
             f"--error-every={error_every}",
             f"--error-status={error_status}",
             f"--model-name={model_name}",
+            f"--drop-every={drop_every}",
+            f"--grpc-error={grpc_error}",
         ]
         self.processes = processes
         self.children: list[subprocess.Popen] = []
@@ -363,6 +417,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--error-status", type=int, default=500, help="HTTP status of injected errors"
+    )
+    parser.add_argument(
+        "--grpc-error",
+        default="UNAVAILABLE",
+        help="gRPC status code name of injected errors",
+    )
+    parser.add_argument(
+        "--drop-every",
+        type=int,
+        default=0,
+        help="REST: close the connection without answering every N-th predict "
+        "on each connection (0 = never)",
     )
     return parser
 

@@ -7,7 +7,7 @@ them to the parent as encoded histoblobs, which are merged with
 Typical usage example:
 
     rec = Recorder(measure_start_ns, n_seconds=30)
-    rec.record_ok(scheduled, dispatched, sent, done, "200")
+    rec.record(scheduled, dispatched, sent, done, "200", None)
     merged = merge_results([rec.to_result(), other])
 """
 
@@ -81,6 +81,8 @@ class Recorder:
         self.seconds = [Second() for _ in range(max(1, n_seconds))]
         self.statuses: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
+        self.retried: Counter[str] = Counter()
+        self.retried_ok = 0
         self.warmup_requests = 0
         self.scheduled = 0
         self.sent = 0
@@ -120,8 +122,18 @@ class Recorder:
         done_ns: int,
         status: str,
         error: str | None,
+        first_error: str | None = None,
     ) -> None:
-        """Record a finished request's timestamps and its outcome."""
+        """Record a finished request's timestamps and its outcome.
+
+        Args:
+            scheduled_ns, dispatched_ns, sent_ns, done_ns: the request's
+                timestamps; ``sent_ns`` is its first attempt's send.
+            status: final status.
+            error: final error kind, None when the request succeeded.
+            first_error: the first attempt's error kind when the request was
+                retried, else None.
+        """
         raw = self._raw
         raw[0].append(scheduled_ns)
         raw[1].append(dispatched_ns)
@@ -135,6 +147,10 @@ class Recorder:
             self.failed += 1
             self.errors[error] += 1
             self._ok_flags.append(0)
+        if first_error is not None:
+            self.retried[first_error] += 1
+            if error is None:
+                self.retried_ok += 1
         if len(self._ok_flags) >= MAX_RAW_ROWS:
             self.flush()
 
@@ -175,6 +191,8 @@ class Recorder:
             "warmup_requests": self.warmup_requests,
             "statuses": dict(self.statuses),
             "errors": dict(self.errors),
+            "retried": dict(self.retried),
+            "retried_ok": self.retried_ok,
             "first_sent_ns": self.first_sent_ns,
             "last_sent_ns": self.last_sent_ns,
             "measure_start_ns": self.measure_start_ns,
@@ -204,6 +222,8 @@ class Merged:
     warmup_requests: int
     statuses: dict[str, int]
     errors: dict[str, int]
+    retried_by_kind: dict[str, int]
+    retried_ok: int
     hists: dict[str, HdrHistogram]
     seconds: list[dict]
     send_span_s: float
@@ -212,6 +232,11 @@ class Merged:
     abort_reason: str
     cpu_s: float
     wall_s: float
+
+    @property
+    def retried(self) -> int:
+        """Requests that needed a second attempt (``retry_connection_errors``)."""
+        return sum(self.retried_by_kind.values())
 
 
 def merge_results(results: list[dict]) -> Merged:
@@ -227,6 +252,7 @@ def merge_results(results: list[dict]) -> Merged:
     hists = {name: new_histogram() for name in HIST_NAMES}
     statuses: Counter[str] = Counter()
     errors: Counter[str] = Counter()
+    retried: Counter[str] = Counter()
     n_sec = max(len(r["seconds"]) for r in results)
     seconds = [
         {"scheduled": 0, "sent": 0, "ok": 0, "errors": 0, "hist": new_histogram()}
@@ -237,6 +263,7 @@ def merge_results(results: list[dict]) -> Merged:
             hists[name].decode_and_add(r["hists"][name])
         statuses.update(r["statuses"])
         errors.update(r["errors"])
+        retried.update(r["retried"])
         for i, s in enumerate(r["seconds"]):
             for key in ("scheduled", "sent", "ok", "errors"):
                 seconds[i][key] += s[key]
@@ -254,6 +281,8 @@ def merge_results(results: list[dict]) -> Merged:
         warmup_requests=sum(r["warmup_requests"] for r in results),
         statuses=dict(statuses),
         errors=dict(errors),
+        retried_by_kind=dict(retried),
+        retried_ok=sum(r["retried_ok"] for r in results),
         hists=hists,
         seconds=seconds,
         send_span_s=span,

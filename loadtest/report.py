@@ -69,6 +69,28 @@ def describe_mode(cfg: RunConfig) -> str:
     )
 
 
+def describe_retry(cfg: RunConfig) -> str:
+    """summary.json ``client_retry``: whether the client retries at all."""
+    if cfg.retry_connection_errors:
+        return constants.CLIENT_RETRY_ONCE
+    return constants.CLIENT_RETRY_OFF
+
+
+def retry_line(summary: dict) -> str:
+    """The client-retry mode and, when it is on, the retry counters (even if 0)."""
+    mode = summary["client_retry"]
+    if mode == constants.CLIENT_RETRY_OFF:
+        return f"client retry: {mode} (no request is retried)"
+    counts = summary["counts"]
+    kinds = ", ".join(
+        f"{kind} x{n}" for kind, n in sorted(summary["retried_by_kind"].items())
+    )
+    return (
+        f"client retry: {mode}; retried: {counts['retried']} "
+        f"({counts['retried_ok']} ok after retry; first errors: {kinds or 'none'})"
+    )
+
+
 def percentiles_ms(hist: HdrHistogram) -> dict[str, float]:
     """p50..p99.9, max and mean of a microsecond histogram, in ms."""
     out = {
@@ -175,6 +197,7 @@ def build_summary(
         "tool": "loadtest",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "mode": describe_mode(cfg),
+        "client_retry": describe_retry(cfg),
         "closed_loop": cfg.closed_loop,
         "protocol": cfg.protocol,
         "target": cfg.target,
@@ -205,10 +228,13 @@ def build_summary(
             "sent_late": merged.sent_late,
             "ok": merged.ok,
             "errors": merged.failed,
+            "retried": merged.retried,
+            "retried_ok": merged.retried_ok,
             "warmup_discarded": merged.warmup_requests,
         },
         "error_rate": merged.failed / merged.sent if merged.sent else 0.0,
         "errors_by_kind": merged.errors,
+        "retried_by_kind": merged.retried_by_kind,
         "statuses": merged.statuses,
         "latency_ms": {k: percentiles_ms(h) for k, h in merged.hists.items()},
         "latency_labels": HIST_LABELS,
@@ -280,6 +306,8 @@ def render_markdown(summary: dict) -> str:
         f"**Verdict: {summary['verdict']}** (exit code {summary['exit_code']})",
         "",
         f"Mode: {summary['mode']}",
+        "",
+        retry_line(summary),
         "",
         *_ceiling_lines(summary),
         "| target req/s | achieved send req/s | ok | errors | error % |",
@@ -456,6 +484,8 @@ def print_table(summary: dict, console=None) -> None:
         f"achieved {rate['achieved_send']:.1f} req/s, ok {summary['counts']['ok']}, "
         f"errors {summary['counts']['errors']} {summary['errors_by_kind'] or ''}"
     )
+    if summary["client_retry"] != constants.CLIENT_RETRY_OFF:
+        console.print(retry_line(summary))
     lat = (summary.get("server_metrics") or {}).get("latency_ms")
     if lat:
         console.print(

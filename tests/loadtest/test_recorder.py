@@ -77,3 +77,21 @@ def test_merge_adds_counts_and_histograms():
     assert merged.ok == 81 and merged.failed == 9 and merged.sent == 90
     assert merged.hists["corrected"].get_total_count() == 81
     assert merged.seconds[0]["hist"].get_total_count() == 27
+
+
+def test_retried_requests_are_counted_by_first_error_and_merged():
+    recs = [Recorder(0, 1) for _ in range(2)]
+    for rec in recs:
+        rec.record(0, 0, 0, 5 * MS, "200", None, "connection:ServerDisconnectedError")
+        rec.record(0, 0, 0, 9 * MS, "connection", "connection:ClientOSError", "grpc_X")
+        rec.record(0, 0, 0, MS, "200", None)
+    merged = merge_results([_result(r) for r in recs])
+    assert (merged.ok, merged.failed) == (4, 2)
+    assert (merged.retried, merged.retried_ok) == (4, 2)
+    assert merged.retried_by_kind == {
+        "connection:ServerDisconnectedError": 2,
+        "grpc_X": 2,
+    }
+    assert merged.errors == {"connection:ClientOSError": 2}
+    # A retried request's latency is what the caller saw: one sample each.
+    assert merged.hists["all_attempts"].get_total_count() == 6

@@ -227,6 +227,9 @@ def test_grpc_errors_are_counted_by_status_code(make_loopback, tmp_path):
     # can interleave at the server, hence +-1.
     assert list(summary["errors_by_kind"]) == ["grpc_UNAVAILABLE"]
     assert abs(summary["errors_by_kind"]["grpc_UNAVAILABLE"] - 40) <= 1
+    # Without --retry-connection-errors nothing is retried, UNAVAILABLE included.
+    assert summary["client_retry"] == constants.CLIENT_RETRY_OFF
+    assert summary["counts"]["retried"] == 0 and summary["retried_by_kind"] == {}
 
 
 def test_impossible_rate_is_an_invalid_run_not_a_pass(loopback, tmp_path):
