@@ -27,7 +27,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.chart.helpers import RenderError, config_map_data, pod_spec, render
+from tests.chart.helpers import (
+    RenderError,
+    config_map_data,
+    pod_spec,
+    render,
+    versions_env,
+)
 from tests.standin_fixtures import (  # noqa: F401  (fixtures used by the tests)
     FASHION_MNIST,
     free_port,
@@ -147,7 +153,9 @@ def test_proxy_takes_the_rest_port_and_the_server_moves_behind_it():
         "server-http": 8511,
     }
     assert server["readinessProbe"]["httpGet"]["port"] == "server-http"
-    assert proxy["ports"] == [{"name": "http", "containerPort": 8501, "protocol": "TCP"}]
+    assert proxy["ports"] == [
+        {"name": "http", "containerPort": 8501, "protocol": "TCP"}
+    ]
     assert proxy["readinessProbe"]["httpGet"]["port"] == "http"
     config = config_map_data(docs, "-drain-proxy")["haproxy.cfg"]
     assert "bind :8501" in config and "server local 127.0.0.1:8511" in config
@@ -188,6 +196,14 @@ def test_shutdown_timings_that_could_lose_requests_are_refused(sets, message):
 
 
 def test_grpc_age_off_is_allowed_and_renders_no_channel_argument():
-    docs = render(set_args=("grpc.maxConnectionAgeMs=0", "grpc.maxConnectionAgeGraceMs=0"))
+    docs = render(
+        set_args=("grpc.maxConnectionAgeMs=0", "grpc.maxConnectionAgeGraceMs=0")
+    )
     args = containers(docs)["tf-serving"]["args"]
     assert not [a for a in args if a.startswith("--grpc_channel_arguments")]
+
+
+def test_default_proxy_image_is_the_haproxy_release_e2e_runs():
+    """Users' official haproxy tag = the Debian haproxy version the e2e image has."""
+    proxy = containers(render())["drain-proxy"]
+    assert proxy["image"] == f"haproxy:{versions_env()['HAPROXY_VERSION']}"

@@ -138,6 +138,7 @@ class Releases:
             "image.tag": versions["TFS_STANDIN_TAG"],
             "testFramework.image.tag": versions["LOCAL_BUSYBOX_TAG"],
             "gateway.image.tag": versions["GATEWAY_TAG"],
+            "drainProxy.image.tag": versions["HAPROXY_VERSION"],
         }
         for key, value in {**pinned, **sets}.items():
             args += [

@@ -70,8 +70,13 @@ def load_argv(
     max_p99_ms: float | None = None,
     connections: int = 0,
     metrics_url: str | None = None,
+    max_error_rate: float | None = 0.0,
+    retry_connection_errors: bool = False,
 ) -> list[str]:
-    """Command line of one bounded open-loop `python -m loadtest run`."""
+    """Command line of one bounded open-loop `python -m loadtest run`.
+
+    `max_error_rate` None leaves the tester's default; `retry_connection_errors`
+    turns on its counted retry-once mode (never silent)."""
     argv = [
         sys.executable,
         "-m",
@@ -89,8 +94,6 @@ def load_argv(
         str(duration),
         "--warmup",
         str(warmup),
-        "--max-error-rate",
-        "0",
         # A shared 2-core machine: judge the server, not the generator's scheduling.
         "--max-lag-p99-ms",
         "250",
@@ -101,6 +104,10 @@ def load_argv(
         "--out",
         str(out_dir),
     ]
+    if max_error_rate is not None:
+        argv += ["--max-error-rate", str(max_error_rate)]
+    if retry_connection_errors:
+        argv.append("--retry-connection-errors")
     if max_p99_ms is not None:
         argv += ["--max-p99-ms", str(max_p99_ms)]
     if connections:
@@ -147,5 +154,6 @@ def describe_load(summary: dict) -> str:
         f"exit={summary.get('exit_code')} verdict={summary.get('verdict')} "
         f"sent={counts.get('sent')} ok={counts.get('ok')} "
         f"errors={counts.get('errors')} by_kind={summary.get('errors_by_kind')} "
+        f"retried={counts.get('retried')} "
         f"p99_ms={p99}"
     )
