@@ -18,6 +18,8 @@ set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 # shellcheck source-path=SCRIPTDIR source=versions.env
 source "${REPO_ROOT}/hack/versions.env"
+# shellcheck source-path=SCRIPTDIR source=lib/debian.sh
+source "${REPO_ROOT}/hack/lib/debian.sh"
 
 readonly STANDIN_IMAGE="tfserving-standin:${TFS_STANDIN_TAG}"
 readonly BUSYBOX_IMAGE="local/busybox:${LOCAL_BUSYBOX_TAG}"
@@ -65,22 +67,6 @@ ensure_tools() {
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >&2 \
     || { apt-get -o DPkg::Lock::Timeout=300 update -qq \
       && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >&2; }
-}
-
-# The host's own apt source for the main archive, so no mirror is hard-coded here.
-find_debian_mirror() {
-  if [[ -n "${DEBIAN_MIRROR:-}" ]]; then
-    echo "${DEBIAN_MIRROR}"
-    return
-  fi
-  local uri
-  uri="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null \
-    | awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }')"
-  if [[ -z "${uri}" && -f /etc/apt/sources.list ]]; then
-    uri="$(awk '/^deb / && $2 !~ /security/ { print $2; exit }' /etc/apt/sources.list)"
-  fi
-  [[ -n "${uri}" ]] || die "no Debian mirror in /etc/apt/sources*: set DEBIAN_MIRROR=<archive URL>"
-  echo "${uri}"
 }
 
 # Version specifiers for the stand-in's runtime deps, taken from pyproject.toml.

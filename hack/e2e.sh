@@ -2,7 +2,8 @@
 # `make e2e`: the chart on a real offline cluster with the TF Serving STAND-IN image.
 #
 # dockerd (Debian's docker.io, started when none runs) -> local images (stand-in,
-# busybox, gateway, model fetch; nothing pulled) -> offline cluster as host processes (Kubernetes built
+# busybox, gateway, model fetch, haproxy drain proxy; nothing pulled) -> offline
+# cluster as host processes (Kubernetes built
 # from the Go module proxy, cached by version) -> images loaded into its
 # containerd -> pytest -m kind on tests/cluster and tests/e2e (every ci/ scenario:
 # install, helm test, smoke, load SLO; then rollout steps a-e under load).
@@ -25,6 +26,7 @@ readonly IMAGES=(
   "local/busybox:${LOCAL_BUSYBOX_TAG}"
   "tfserving-gateway:${GATEWAY_TAG}"
   "tf-serving-model-fetch:${MODEL_FETCH_TAG}"
+  "local/haproxy:${HAPROXY_VERSION}"
 )
 
 log() { echo "[e2e $(date +%H:%M:%S)] $*" >&2; }
@@ -80,6 +82,7 @@ main() {
   phase dockerd "${REPO_ROOT}/hack/dockerd-up.sh"
   phase images "${REPO_ROOT}/hack/build-standin-image.sh"
   phase app-images "${REPO_ROOT}/hack/build-app-images.sh"
+  phase drain-proxy "${REPO_ROOT}/hack/build-drain-proxy-image.sh"
   phase k8s-build build_cluster_binaries
   phase cluster-up "${REPO_ROOT}/hack/cluster-up.sh"
   phase load-images load_images

@@ -15,6 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = [
     "hack/dockerd-up.sh",
     "hack/build-standin-image.sh",
+    "hack/build-drain-proxy-image.sh",
     "hack/demo.sh",
     "hack/kind-down.sh",
     "images/tfserving-standin/tensorflow_model_server",
