@@ -28,6 +28,8 @@ readonly KIND_CONFIG="${REPO_ROOT}/k8s/kind-config.yaml"
 readonly NODE_IMAGE="${NODE_IMAGE_OVERRIDE:-${KIND_NODE_IMAGE}}"
 readonly SERVING_REPOSITORY="tensorflow/serving"
 readonly SERVING_IMAGE="${SERVING_REPOSITORY}:${TF_SERVING_VERSION}"
+# The chart's REST drain proxy sidecar (drainProxy.image), the official HAProxy image.
+readonly DRAIN_PROXY_IMAGE="haproxy:${HAPROXY_VERSION}"
 readonly PULL_CHECK_SECONDS="${PULL_CHECK_SECONDS:-20}"
 readonly PULL_TIMEOUT="${PULL_TIMEOUT:-900}"
 readonly ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-600s}"
@@ -143,13 +145,15 @@ find_scenario() {
 
 install_release() {
   local scenario="$1"
-  log "loading ${SERVING_IMAGE} into the cluster"
-  kind load docker-image --name "${CLUSTER}" "${SERVING_IMAGE}" >&2
+  log "loading ${SERVING_IMAGE} and ${DRAIN_PROXY_IMAGE} into the cluster"
+  kind load docker-image --name "${CLUSTER}" "${SERVING_IMAGE}" "${DRAIN_PROXY_IMAGE}" >&2
   log "helm upgrade --install ${RELEASE} with $(basename "${scenario}") and ${SERVING_IMAGE}"
   helm upgrade --install "${RELEASE}" "${CHART_DIR}" \
     --kube-context "${CONTEXT}" --namespace "${NAMESPACE}" --create-namespace \
     --values "${scenario}" \
     --set "image.repository=${SERVING_REPOSITORY}" --set "image.tag=${TF_SERVING_VERSION}" \
+    --set "drainProxy.image.repository=${DRAIN_PROXY_IMAGE%%:*}" \
+    --set-string "drainProxy.image.tag=${HAPROXY_VERSION}" \
     --set "model.name=${MODEL_NAME}" \
     --wait --timeout "${ROLLOUT_TIMEOUT}" >&2
 }
@@ -194,6 +198,7 @@ main() {
   "${REPO_ROOT}/hack/dockerd-up.sh"
   pull_or_stop "${NODE_IMAGE}"
   pull_or_stop "${SERVING_IMAGE}"
+  pull_or_stop "${DRAIN_PROXY_IMAGE}"
   require_tools
   local scenario
   scenario="$(find_scenario)"

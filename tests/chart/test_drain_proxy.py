@@ -18,7 +18,6 @@ import http.client
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -60,36 +59,55 @@ def containers(docs: list[dict]) -> dict[str, dict]:
     return {c["name"]: c for c in pod_spec(docs)["containers"]}
 
 
+# Short timings so the rendered preStop hook runs in a few seconds here.
+FAST_SHUTDOWN = (
+    "preStopSleepSeconds=5",
+    "endpointRemovalSeconds=1",
+    "grpc.maxConnectionAgeMs=0",
+    "grpc.maxConnectionAgeGraceMs=0",
+)
+
+
 @pytest.fixture
 def drain_proxy(standin_fashion_mnist, tmp_path: Path) -> Iterator[dict]:  # noqa: F811
-    """The chart's haproxy.cfg run on loopback in front of the shared stand-in."""
+    """The chart's drain-proxy container run on loopback: its command and config,
+    in front of the shared stand-in; `pre_stop` is its rendered preStop hook."""
     binary = haproxy_binary()
     port = free_port()
     docs = render(
         set_args=(
+            *FAST_SHUTDOWN,
             f"server.restPort={port}",
             f"drainProxy.serverRestPort={standin_fashion_mnist.rest_port}",
         )
     )
-    config = config_map_data(docs, "-drain-proxy")["haproxy.cfg"]
+    proxy = containers(docs)["drain-proxy"]
+    pid_file = str(tmp_path / "haproxy.pid")
     # The pod's /tmp is its own emptyDir; here the pid file goes to the test's dir.
-    config = config.replace("/tmp/haproxy.pid", str(tmp_path / "haproxy.pid"))
+    config = config_map_data(docs, "-drain-proxy")["haproxy.cfg"]
     config_path = tmp_path / "haproxy.cfg"
-    config_path.write_text(config)
+    config_path.write_text(config.replace("/tmp/haproxy.pid", pid_file))
+    command = [binary if a == "haproxy" else a for a in proxy["command"]]
+    command[command.index("/etc/drain-proxy/haproxy.cfg")] = str(config_path)
     checked = subprocess.run(
         [binary, "-c", "-f", str(config_path)], capture_output=True, text=True
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     log = (tmp_path / "haproxy.log").open("w")
-    proc = subprocess.Popen(
-        [binary, "-db", "-f", str(config_path)], stdout=log, stderr=subprocess.STDOUT
-    )
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 10
     while not port_open(port):
         assert proc.poll() is None, (tmp_path / "haproxy.log").read_text()
         assert time.monotonic() < deadline, "haproxy did not listen"
         time.sleep(0.1)
-    yield {"port": port, "proc": proc, "log": tmp_path / "haproxy.log"}
+    hook = proxy["lifecycle"]["preStop"]["exec"]["command"]
+    pre_stop = [a.replace("/tmp/haproxy.pid", pid_file) for a in hook]
+    yield {
+        "port": port,
+        "proc": proc,
+        "log": tmp_path / "haproxy.log",
+        "pre_stop": pre_stop,
+    }
     if proc.poll() is None:
         proc.kill()
         proc.wait(timeout=10)
@@ -102,9 +120,10 @@ def get(connection: http.client.HTTPConnection) -> http.client.HTTPResponse:
     return response
 
 
-def test_soft_stop_closes_each_connection_after_its_next_response(drain_proxy):
-    """SIGUSR1 (the preStop hook): no new connections, open ones get one more
-    answer with Connection: close, none is reset; then haproxy exits 0."""
+def test_prestop_hook_closes_each_connection_after_its_next_response(drain_proxy):
+    """The rendered preStop hook (sleep endpointRemovalSeconds, SIGUSR1 via the pid
+    file): new connections are refused, open ones get one more answer with
+    Connection: close, none is reset; then haproxy exits 0 by itself."""
     port = drain_proxy["port"]
     connections = [
         http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -115,16 +134,23 @@ def test_soft_stop_closes_each_connection_after_its_next_response(drain_proxy):
         assert response.status == 200
         assert response.getheader("Connection", "").lower() != "close"
 
-    drain_proxy["proc"].send_signal(signal.SIGUSR1)
-    time.sleep(1)
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    for connection in connections:
-        response = get(connection)  # an idle connection was kept open for this one
-        assert response.status == 200
-        assert response.getheader("Connection", "").lower() == "close"
-        connection.close()
-    assert drain_proxy["proc"].wait(timeout=10) == 0, drain_proxy["log"].read_text()
+    hook = subprocess.Popen(drain_proxy["pre_stop"], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 5
+        while port_open(port):
+            assert time.monotonic() < deadline, "the hook did not soft-stop haproxy"
+            time.sleep(0.1)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        for connection in connections:
+            response = get(connection)  # idle connections were kept for this one
+            assert response.status == 200
+            assert response.getheader("Connection", "").lower() == "close"
+            connection.close()
+        assert drain_proxy["proc"].wait(timeout=10) == 0, drain_proxy["log"].read_text()
+    finally:
+        _, errors = hook.communicate(timeout=15)
+    assert hook.returncode == 0, errors
 
 
 def test_shutdown_timings_are_derived_from_the_prestop_sleep():

@@ -251,11 +251,27 @@ def wait_pods_gone(kube: Kube, release: Release, gone: set[str], timeout_s: floa
     pytest.fail(f"pods {sorted(left)} still exist after {timeout_s} s")
 
 
+def assert_prestop_hooks_succeeded(kube: Kube, release: Release) -> None:
+    """No FailedPreStopHook event: e.g. the drain proxy's SIGUSR1 reached HAProxy."""
+    events = kube.kubectl(
+        "get",
+        "events",
+        "--namespace",
+        release.namespace,
+        "--field-selector",
+        "reason=FailedPreStopHook",
+        "-o",
+        "jsonpath={range .items[*]}{.involvedObject.name}: {.message}{'\\n'}{end}",
+    ).stdout.strip()
+    assert not events, f"preStop hooks failed:\n{events}"
+
+
 class Traffic:
     """Every setup's load, started together, for one step of `duration` seconds."""
 
     def __init__(self, kube: Kube, release: Release, step: str, duration: float):
         self.step, self.duration, self.release = step, duration, release
+        self.kube = kube
         request = release.base_path / "1" / "assets.extra" / "sample_request.json"
         self.runs = {}
         for setup in SETUPS:
@@ -305,6 +321,8 @@ class Traffic:
             )
         with (self.release.out_dir / "rollout-table.jsonl").open("a") as table:
             table.writelines(json.dumps(row) + "\n" for row in rows)
+        if stopped_pods:
+            assert_prestop_hooks_succeeded(self.kube, self.release)
         for setup, summary in summaries.items():
             counts = summary.get("counts", {})
             line = f"{setup.name}: {describe_load(summary)}"

@@ -112,7 +112,8 @@ def test_first_run_creates_exports_installs_and_smoke_tests_in_order(scratch_rep
     steps = [
         "make --no-print-directory -C",
         create,
-        f"kind load docker-image --name {CLUSTER} {serving}",
+        f"kind load docker-image --name {CLUSTER} {serving} "
+        f"haproxy:{pins['HAPROXY_VERSION']}",
         f"helm upgrade --install {RELEASE} {scratch_repo}/charts/tf-serving",
         f"kubectl --context kind-{CLUSTER} --namespace default rollout status",
         "python -m smoke_tests --release",
@@ -123,6 +124,7 @@ def test_first_run_creates_exports_installs_and_smoke_tests_in_order(scratch_rep
     helm = calls[order[3]]
     assert "ci/04-kind-hostpath-values.yaml" in helm
     assert f"--set image.tag={pins['TF_SERVING_VERSION']}" in helm
+    assert f"--set-string drainProxy.image.tag={pins['HAPROXY_VERSION']}" in helm
     assert "--wait" in helm
     smoke = calls[order[5]]
     assert f"--context kind-{CLUSTER}" in smoke and "--base-path models/" in smoke
