@@ -17,22 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.chart.helpers import config_map_data, render
+from tests.chart.helpers import config_map_data, render, versions_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_SECONDS = 30
 
 
-def versions() -> dict[str, str]:
-    pairs = (
-        line.split("=", 1)
-        for line in (REPO_ROOT / "hack" / "versions.env").read_text().splitlines()
-        if "=" in line and not line.startswith("#")
-    )
-    return {key.strip(): value.strip() for key, value in pairs}
-
-
-HAPROXY_VERSION = versions()["HAPROXY_VERSION"]
+HAPROXY_VERSION = versions_env()["HAPROXY_VERSION"]
 IMAGE = f"local/haproxy:{HAPROXY_VERSION}"
 
 

@@ -229,35 +229,24 @@ def start_waiting_standin(tmp_path, env=None) -> subprocess.Popen:
     pytest.fail("the stand-in never logged the polling warning")
 
 
-def test_standin_sigterm_during_load_wait_ends_it_at_once(tmp_path):
-    """No signal handler, like the real server: SIGTERM kills (-15), no drain."""
-    process = start_waiting_standin(tmp_path)
-    try:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=5) == -signal.SIGTERM
-    finally:
-        if process.poll() is None:
-            process.kill()
-
-
-def test_standin_sigint_is_not_a_keyboard_interrupt(tmp_path):
-    """SIGINT keeps its default action (the real server installs no handler)."""
-    process = start_waiting_standin(tmp_path)
-    try:
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=5) == -signal.SIGINT
-    finally:
-        if process.poll() is None:
-            process.kill()
-
-
-def test_standin_graceful_mode_for_unit_tests_exits_zero(tmp_path):
-    """TFS_STANDIN_GRACEFUL_SHUTDOWN=1 keeps the old drain-and-exit-0 mode."""
-    env = {**os.environ, "TFS_STANDIN_GRACEFUL_SHUTDOWN": "1"}
+@pytest.mark.parametrize(
+    ("signum", "graceful", "exit_code"),
+    [
+        # No signal handler, like the real server: SIGTERM kills it, nothing drains.
+        (signal.SIGTERM, False, -signal.SIGTERM),
+        # SIGINT keeps its default action too (no KeyboardInterrupt handling).
+        (signal.SIGINT, False, -signal.SIGINT),
+        # TFS_STANDIN_GRACEFUL_SHUTDOWN=1 (unit tests only) drains and exits 0.
+        (signal.SIGTERM, True, 0),
+    ],
+    ids=["sigterm-kills", "sigint-kills", "graceful-mode-exits-0"],
+)
+def test_standin_signal_during_load_wait(tmp_path, signum, graceful, exit_code):
+    env = {**os.environ, "TFS_STANDIN_GRACEFUL_SHUTDOWN": "1" if graceful else "0"}
     process = start_waiting_standin(tmp_path, env=env)
     try:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
+        process.send_signal(signum)
+        assert process.wait(timeout=10) == exit_code
     finally:
         if process.poll() is None:
             process.kill()
