@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import http.client
 import os
-import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -82,11 +82,8 @@ def drain_proxy(standin_fashion_mnist, tmp_path: Path) -> Iterator[dict]:  # noq
         )
     )
     proxy = containers(docs)["drain-proxy"]
-    pid_file = str(tmp_path / "haproxy.pid")
-    # The pod's /tmp is its own emptyDir; here the pid file goes to the test's dir.
-    config = config_map_data(docs, "-drain-proxy")["haproxy.cfg"]
     config_path = tmp_path / "haproxy.cfg"
-    config_path.write_text(config.replace("/tmp/haproxy.pid", pid_file))
+    config_path.write_text(config_map_data(docs, "-drain-proxy")["haproxy.cfg"])
     command = [binary if a == "haproxy" else a for a in proxy["command"]]
     command[command.index("/etc/drain-proxy/haproxy.cfg")] = str(config_path)
     checked = subprocess.run(
@@ -100,8 +97,7 @@ def drain_proxy(standin_fashion_mnist, tmp_path: Path) -> Iterator[dict]:  # noq
         assert proc.poll() is None, (tmp_path / "haproxy.log").read_text()
         assert time.monotonic() < deadline, "haproxy did not listen"
         time.sleep(0.1)
-    hook = proxy["lifecycle"]["preStop"]["exec"]["command"]
-    pre_stop = [a.replace("/tmp/haproxy.pid", pid_file) for a in hook]
+    pre_stop = proxy["lifecycle"]["preStop"]["exec"]["command"]
     yield {
         "port": port,
         "proc": proc,
@@ -120,10 +116,13 @@ def get(connection: http.client.HTTPConnection) -> http.client.HTTPResponse:
     return response
 
 
-def test_prestop_hook_closes_each_connection_after_its_next_response(drain_proxy):
-    """The rendered preStop hook (sleep endpointRemovalSeconds, SIGUSR1 via the pid
-    file): new connections are refused, open ones get one more answer with
-    Connection: close, none is reset; then haproxy exits 0 by itself."""
+def test_prestop_then_stop_signal_closes_each_connection_after_its_next_response(
+    drain_proxy,
+):
+    """The pod's stop sequence: the rendered preStop hook, then the image's
+    STOPSIGNAL (SIGUSR1, tests/hack/test_drain_proxy_image.py): new connections
+    are refused, open ones get one more answer with Connection: close, none is
+    reset; then haproxy exits 0 by itself."""
     port = drain_proxy["port"]
     connections = [
         http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -134,36 +133,33 @@ def test_prestop_hook_closes_each_connection_after_its_next_response(drain_proxy
         assert response.status == 200
         assert response.getheader("Connection", "").lower() != "close"
 
-    hook = subprocess.Popen(drain_proxy["pre_stop"], stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 5
-        while port_open(port):
-            assert time.monotonic() < deadline, "the hook did not soft-stop haproxy"
-            time.sleep(0.1)
-        with pytest.raises(ConnectionRefusedError):
-            socket.create_connection(("127.0.0.1", port), timeout=2).close()
-        for connection in connections:
-            response = get(connection)  # idle connections were kept for this one
-            assert response.status == 200
-            assert response.getheader("Connection", "").lower() == "close"
-            connection.close()
-        assert drain_proxy["proc"].wait(timeout=10) == 0, drain_proxy["log"].read_text()
-    finally:
-        _, errors = hook.communicate(timeout=15)
-    assert hook.returncode == 0, errors
+    hook = subprocess.run(drain_proxy["pre_stop"], capture_output=True, timeout=15)
+    assert hook.returncode == 0, hook.stderr
+    assert port_open(port), "the hook alone must not stop the proxy"
+    drain_proxy["proc"].send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 5
+    while port_open(port):
+        assert time.monotonic() < deadline, "SIGUSR1 did not soft-stop haproxy"
+        time.sleep(0.1)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    for connection in connections:
+        response = get(connection)  # idle connections were kept for this one
+        assert response.status == 200
+        assert response.getheader("Connection", "").lower() == "close"
+        connection.close()
+    assert drain_proxy["proc"].wait(timeout=10) == 0, drain_proxy["log"].read_text()
 
 
 def test_shutdown_timings_are_derived_from_the_prestop_sleep():
-    """Proxy: soft stop after endpointRemovalSeconds, done 1 s before the server's
-    preStop ends (SIGTERM kills it); hard-stop-after bounds the drain."""
+    """Proxy: soft stop (its STOPSIGNAL) after endpointRemovalSeconds, done 1 s
+    before the server's preStop ends (SIGTERM kills it): hard-stop-after bounds it."""
     docs = render(set_args=("preStopSleepSeconds=20", "endpointRemovalSeconds=4"))
     by_name = containers(docs)
     server_hook = by_name["tf-serving"]["lifecycle"]["preStop"]["exec"]["command"]
     assert server_hook == ["sleep", "20"]
     proxy_hook = by_name["drain-proxy"]["lifecycle"]["preStop"]["exec"]["command"]
-    sleeps = [int(n) for n in re.findall(r"sleep (\d+)", proxy_hook[-1])]
-    assert sleeps == [4, 15], proxy_hook
-    assert 'kill -USR1 "$(cat /tmp/haproxy.pid)"' in proxy_hook[-1]
+    assert proxy_hook == ["sleep", "4"]
     config = config_map_data(docs, "-drain-proxy")["haproxy.cfg"]
     assert "hard-stop-after 15s" in config
     assert "option idle-close-on-response" in config
