@@ -74,8 +74,8 @@ setup_network() {
     log "creating bridge ${BRIDGE_NAME} (${BRIDGE_IP}/24)"
     ip link add "${BRIDGE_NAME}" type bridge
   fi
-  ip addr show dev "${BRIDGE_NAME}" | grep -q "inet ${BRIDGE_IP}/" ||
-    ip addr add "${BRIDGE_IP}/24" dev "${BRIDGE_NAME}"
+  # replace, not add: idempotent when a leftover bridge still holds the address.
+  ip addr replace "${BRIDGE_IP}/24" dev "${BRIDGE_NAME}"
   ip link set "${BRIDGE_NAME}" up
   # Keep Service IPs on the bridge: a ClusterIP without rules never leaves the host.
   ip route replace "${SERVICE_CIDR}" dev "${BRIDGE_NAME}" src "${BRIDGE_IP}"
@@ -83,7 +83,7 @@ setup_network() {
 
 import_image() {
   local tar="$1" name="$2"
-  if ctr_k8s images ls -q 2>/dev/null | grep -qx "${name}"; then
+  if grep -qx "${name}" < <(ctr_k8s images ls -q 2>/dev/null); then
     return
   fi
   log "importing ${name} into containerd (${CONTAINERD_NAMESPACE})"

@@ -99,7 +99,7 @@ pull_or_stop() {
 }
 
 cluster_exists() {
-  kind get clusters 2>/dev/null | grep -qx "${CLUSTER}"
+  grep -qx "${CLUSTER}" < <(kind get clusters 2>/dev/null)
 }
 
 ensure_cluster() {

@@ -16,7 +16,7 @@ delete_cluster() {
     log "no Docker daemon answers, so no kind cluster '${CLUSTER}' runs: nothing to delete"
     return
   fi
-  if ! kind get clusters 2>/dev/null | grep -qx "${CLUSTER}"; then
+  if ! grep -qx "${CLUSTER}" < <(kind get clusters 2>/dev/null); then
     log "no kind cluster named '${CLUSTER}': nothing to delete"
     return
   fi

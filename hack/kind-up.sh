@@ -74,7 +74,7 @@ main() {
     "${REPO_ROOT}/hack/cluster/build-kind-node.sh" >/dev/null
   fi
   export PATH="${REPO_ROOT}/hack/cluster/kind:${PATH}"
-  if "${KIND_BIN}" get clusters 2>/dev/null | grep -qx "${CLUSTER_NAME}"; then
+  if grep -qx "${CLUSTER_NAME}" < <("${KIND_BIN}" get clusters 2>/dev/null); then
     log "kind cluster ${CLUSTER_NAME} exists (reused)"
   else
     local start="${SECONDS}" config

@@ -33,7 +33,7 @@ build_busybox() {
   local tar="${IMAGE_CACHE_DIR}/busybox.tar" applet
   [[ -f "${tar}" ]] && return
   [[ -x /bin/busybox ]] || die "/bin/busybox is missing; install it with: apt-get install -y busybox-static"
-  file -b /bin/busybox 2>/dev/null | grep -q 'static' || log "warning: /bin/busybox may not be static"
+  grep -q 'static' < <(file -b /bin/busybox 2>/dev/null) || log "warning: /bin/busybox may not be static"
   local -a links=()
   for applet in "${BUSYBOX_APPLETS[@]}"; do
     links+=(--symlink "/bin/${applet}:busybox")

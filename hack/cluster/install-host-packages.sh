@@ -21,7 +21,7 @@ main() {
   local -a missing=()
   local package
   for package in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "${package}" 2>/dev/null | grep -q 'install ok installed' ||
+    grep -q 'install ok installed' < <(dpkg-query -W -f='${Status}' "${package}" 2>/dev/null) ||
       missing+=("${package}")
   done
   if ((${#missing[@]} == 0)); then
