@@ -164,9 +164,14 @@ class Kube:
             raise CommandError(f"expected one ClusterIP for {release}, got {ips}")
         return ips[0]
 
-    def ready_pods(self, namespace: str, release: str) -> dict[str, str]:
-        """Name -> pod IP of the release's Ready server pods (not terminating)."""
-        proc = self.kubectl(
+    def pod_names(self, namespace: str, release: str) -> list[str]:
+        """Every server pod of the release, terminating ones included."""
+        return self._server_pods(
+            namespace, release, "jsonpath={.items[*].metadata.name}"
+        ).stdout.split()
+
+    def _server_pods(self, namespace: str, release: str, output: str):
+        return self.kubectl(
             "get",
             "pods",
             "--namespace",
@@ -174,6 +179,14 @@ class Kube:
             "-l",
             f"app.kubernetes.io/instance={release},app.kubernetes.io/name=tf-serving",
             "-o",
+            output,
+        )
+
+    def ready_pods(self, namespace: str, release: str) -> dict[str, str]:
+        """Name -> pod IP of the release's Ready server pods (not terminating)."""
+        proc = self._server_pods(
+            namespace,
+            release,
             "jsonpath={range .items[*]}{.metadata.name} {.status.podIP} "
             "{.metadata.deletionTimestamp} "
             "{.status.conditions[?(@.type=='Ready')].status}{'\\n'}{end}",

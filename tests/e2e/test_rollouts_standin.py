@@ -226,25 +226,11 @@ def service_ip(kube: Kube, release: Release, direct: bool) -> str:
     ).stdout.strip()
 
 
-def pod_names(kube: Kube, release: Release) -> list[str]:
-    """Every server pod of the release, terminating ones included."""
-    return kube.kubectl(
-        "get",
-        "pods",
-        "--namespace",
-        release.namespace,
-        "-l",
-        f"app.kubernetes.io/instance={release.name},app.kubernetes.io/name=tf-serving",
-        "-o",
-        "jsonpath={.items[*].metadata.name}",
-    ).stdout.split()
-
-
 def wait_pods_gone(kube: Kube, release: Release, gone: set[str], timeout_s: float):
     """Waits until none of `gone` exists any more (their preStop and death are over)."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
-        left = gone & set(pod_names(kube, release))
+        left = gone & set(kube.pod_names(release.namespace, release.name))
         if not left:
             return time.monotonic() - started
         time.sleep(1)
@@ -417,7 +403,7 @@ def test_c_helm_upgrade_loses_no_request(
 ) -> None:
     """A config change rolls both pods (maxUnavailable 0, PDB, preStop)."""
     duration = 120.0
-    old = set(pod_names(kube, rollout))
+    old = set(kube.pod_names(rollout.namespace, rollout.name))
     traffic = Traffic(kube, rollout, "c-helm-upgrade", duration=duration)
     started = time.monotonic()
     time.sleep(5)
@@ -457,7 +443,7 @@ def test_e_scale_down_loses_no_request(
 ) -> None:
     """Scaling 2 -> 1 replica under load: the removed pod takes no request down."""
     duration = 45.0
-    before = set(pod_names(kube, rollout))
+    before = set(kube.pod_names(rollout.namespace, rollout.name))
     traffic = Traffic(kube, rollout, "e-scale-down", duration=duration)
     time.sleep(5)
     kube.kubectl(
@@ -465,8 +451,10 @@ def test_e_scale_down_loses_no_request(
         "-l", f"app.kubernetes.io/instance={rollout.name}", "--replicas=1",
     )  # fmt: skip
     started = time.monotonic()
-    while len(set(pod_names(kube, rollout)) & before) > 1:
-        assert time.monotonic() - started < duration - 10, pod_names(kube, rollout)
+    while len(set(kube.pod_names(rollout.namespace, rollout.name)) & before) > 1:
+        assert time.monotonic() - started < duration - 10, kube.pod_names(
+            rollout.namespace, rollout.name
+        )
         time.sleep(1)
     took = time.monotonic() - started
     print(f"standin rollout step e: scaled down, pod gone after {took:.1f} s")
