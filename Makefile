@@ -13,6 +13,8 @@ MODELS_DIR ?= models
 MODEL_NAME ?= fashion_mnist
 KIND_CLUSTER ?= tf-serving
 RELEASE ?= tf-serving
+# make demo's model server: auto (real when a registry answers, else the stand-in), real, standin.
+SERVER ?= auto
 PYTEST_ARGS ?= -m "not kind"
 E2E_ARGS ?=
 
@@ -101,8 +103,8 @@ cluster-down: ## Stop the offline cluster and remove its state
 	hack/cluster-down.sh
 
 .PHONY: demo
-demo: deps tools ## THE MAIN COMMAND: kind cluster, export, helm install (real tensorflow/serving), smoke test
-	hack/demo.sh "$(KIND_CLUSTER)" "$(RELEASE)"
+demo: deps tools ## THE MAIN COMMAND: kind cluster, export, helm install, smoke test (SERVER=auto|real|standin)
+	SERVER="$(SERVER)" hack/demo.sh "$(KIND_CLUSTER)" "$(RELEASE)"
 
 .PHONY: e2e
 e2e: deps tools ## Real offline cluster, stand-in image: scenarios, smoke, load, rollouts, gateway, fetch, canary (root)

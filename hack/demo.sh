@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# The user path, `make demo`, on a machine with Docker and internet access:
-# kind cluster from k8s/kind-config.yaml (pinned node image) -> fashion-MNIST
-# export into models/ -> helm upgrade --install with the kind/hostPath scenario
-# and the real tensorflow/serving image -> rollout -> smoke test -> next steps.
-# Idempotent: an existing cluster and release are reused. `make down` deletes it.
-# Where no image can be pulled it stops within PULL_CHECK_SECONDS and points to
-# the offline path (`make e2e`) instead of hanging.
+# The user path, `make demo`: kind cluster from k8s/kind-config.yaml -> fashion-MNIST
+# export into models/ -> helm upgrade --install with the kind/hostPath scenario ->
+# rollout -> smoke test -> next steps. Idempotent: an existing cluster and release
+# are reused. `make down` deletes the cluster.
+#
+# SERVER picks the model server:
+#   real     kind's published node image and the real tensorflow/serving image
+#            (pulled); stops with exit 3 within PULL_CHECK_SECONDS when no registry answers.
+#   standin  everything built here, nothing pulled: the offline kind node image
+#            (hack/kind-up.sh) and the TF Serving STAND-IN image (tests and demos
+#            only; it is not TensorFlow Serving), under a banner that says so.
+#   auto     (default) real when the registry answers within PULL_CHECK_SECONDS, else standin.
 #
 # Usage: hack/demo.sh [CLUSTER] [RELEASE]
-# Env:   NAMESPACE, MODELS_DIR, MODEL_NAME, DEMO_VALUES (scenario file),
-#        PULL_CHECK_SECONDS (default 20), PULL_TIMEOUT (default 900),
+# Env:   SERVER, NAMESPACE, MODELS_DIR, MODEL_NAME, DEMO_VALUES (scenario file),
+#        PULL_CHECK_SECONDS (default 10), PULL_TIMEOUT (default 900),
 #        ROLLOUT_TIMEOUT (default 600s), KIND_NODE_IMAGE
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -30,11 +35,20 @@ readonly SERVING_REPOSITORY="tensorflow/serving"
 readonly SERVING_IMAGE="${SERVING_REPOSITORY}:${TF_SERVING_VERSION}"
 # The chart's REST drain proxy sidecar (drainProxy.image), the official HAProxy image.
 readonly DRAIN_PROXY_IMAGE="haproxy:${HAPROXY_VERSION}"
-readonly PULL_CHECK_SECONDS="${PULL_CHECK_SECONDS:-20}"
+readonly PULL_CHECK_SECONDS="${PULL_CHECK_SECONDS:-10}"
 readonly PULL_TIMEOUT="${PULL_TIMEOUT:-900}"
 readonly ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-600s}"
 readonly EXIT_NO_PULL=3
+readonly STANDIN_IMAGE="tfserving-standin:${TFS_STANDIN_TAG}"
+readonly STANDIN_DRAIN_PROXY_IMAGE="local/haproxy:${HAPROXY_VERSION}"
+readonly STANDIN_TEST_IMAGE="local/busybox:${LOCAL_BUSYBOX_TAG}"
+readonly OFFLINE_NODE_IMAGE="tfserving.local/kind-node:${KUBERNETES_VERSION}"
+SERVER="${SERVER:-auto}"
+# Why the stand-in serves (the banner's second line).
+STANDIN_WHY="SERVER=standin was asked for"
 readonly PYTHON="${REPO_ROOT}/.venv/bin/python"
+# shellcheck source=hack/lib/kind.sh
+source "${REPO_ROOT}/hack/lib/kind.sh"
 export PATH="${REPO_ROOT}/bin:${REPO_ROOT}/.venv/bin:${PATH}"
 
 log() { echo "[demo] $*" >&2; }
@@ -58,18 +72,18 @@ stop_no_pull() {
   local image="$1" why="$2"
   cat >&2 <<EOF
 [demo] STOP: cannot pull ${image}: ${why}
-[demo] 'make demo' runs the real ${SERVING_REPOSITORY} image on kind, so it needs Docker
+[demo] SERVER=real runs the real ${SERVING_REPOSITORY} image on kind, so it needs Docker
 [demo] with access to a container registry, and this machine has none.
-[demo] Offline alternative: 'make e2e' builds the cluster, the images (a TF Serving
-[demo] STAND-IN, tests only) and everything else locally with no pulls.
+[demo] Offline alternatives: 'make demo SERVER=standin' (the same kind path with the TF
+[demo] Serving STAND-IN image built here) or 'make e2e' (every scenario, nothing pulled).
 EOF
   exit "${EXIT_NO_PULL}"
 }
 
-# Pull IMAGE unless it is local. The registry must answer within
-# PULL_CHECK_SECONDS (docker prints "Pulling from" once it has the manifest);
-# after that the download itself may take up to PULL_TIMEOUT.
-pull_or_stop() {
+# Pull IMAGE unless it is local; status 1 with the reason in PULL_ERROR when it cannot.
+# The registry must answer within PULL_CHECK_SECONDS (docker prints "Pulling from"
+# once it has the manifest); after that the download itself may take up to PULL_TIMEOUT.
+try_pull() {
   local image="$1" out pid deadline
   if docker image inspect "${image}" >/dev/null 2>&1; then
     log "${image} is already local"
@@ -85,17 +99,60 @@ pull_or_stop() {
       kill "${pid}" 2>/dev/null || true
       wait "${pid}" 2>/dev/null || true
       rm -f "${out}"
-      stop_no_pull "${image}" "no answer from the registry within ${PULL_CHECK_SECONDS}s"
+      PULL_ERROR="no answer from the registry within ${PULL_CHECK_SECONDS}s"
+      return 1
     fi
     sleep 0.5
   done
   if ! wait "${pid}"; then
-    local why
-    why="$(grep -v '^\s*$' "${out}" | tail -n 1)"
+    PULL_ERROR="$(grep -v '^\s*$' "${out}" | tail -n 1)"
+    PULL_ERROR="${PULL_ERROR:-docker pull failed}"
     rm -f "${out}"
-    stop_no_pull "${image}" "${why:-docker pull failed}"
+    return 1
   fi
   rm -f "${out}"
+}
+
+pull_or_stop() {
+  try_pull "$1" || stop_no_pull "$1" "${PULL_ERROR}"
+}
+
+# Sets SERVER to real or standin (see the header).
+choose_server() {
+  local image
+  case "${SERVER}" in
+    real)
+      for image in "${NODE_IMAGE}" "${SERVING_IMAGE}" "${DRAIN_PROXY_IMAGE}"; do
+        pull_or_stop "${image}"
+      done ;;
+    standin) ;;
+    auto)
+      for image in "${NODE_IMAGE}" "${SERVING_IMAGE}" "${DRAIN_PROXY_IMAGE}"; do
+        if ! try_pull "${image}"; then
+          SERVER=standin
+          STANDIN_WHY="cannot pull ${image}: ${PULL_ERROR}"
+          return
+        fi
+      done
+      SERVER=real ;;
+    *) die "SERVER=${SERVER}: use auto, real or standin" ;;
+  esac
+}
+
+standin_banner() {
+  cat <<EOF
+==========================================================================================
+ SERVER: the TF Serving STAND-IN (${STANDIN_IMAGE}), NOT TensorFlow Serving.
+ Why: ${STANDIN_WHY}.
+ It speaks TF Serving's REST and gRPC APIs for tests and demos, built here with nothing
+ pulled. For the real ${SERVING_IMAGE}: 'make demo SERVER=real' where a registry answers.
+==========================================================================================
+EOF
+}
+
+# The node image the cluster runs (local once the cluster exists).
+node_image() {
+  if [[ "${SERVER}" == standin ]]; then echo "${OFFLINE_NODE_IMAGE}"; else echo "${NODE_IMAGE}"; fi
 }
 
 cluster_exists() {
@@ -109,10 +166,22 @@ ensure_cluster() {
     return
   fi
   [[ -f "${KIND_CONFIG}" ]] || die "${KIND_CONFIG} missing: the kind config ships with the repository"
+  if [[ "${SERVER}" == standin ]]; then
+    log "creating kind cluster '${CLUSTER}' from the offline node image (${OFFLINE_NODE_IMAGE})"
+    "${REPO_ROOT}/hack/kind-up.sh" --config "${KIND_CONFIG}" "${CLUSTER}" >/dev/null
+    return
+  fi
   log "creating kind cluster '${CLUSTER}' (${NODE_IMAGE%%@*})"
   # kind resolves relative extraMounts host paths against the working directory.
   (cd "${REPO_ROOT}" && kind create cluster --name "${CLUSTER}" --config "${KIND_CONFIG}" \
     --image "${NODE_IMAGE}" --wait 180s)
+}
+
+# The stand-in's images, built locally (content-hashed: a rebuild is a no-op).
+build_standin_images() {
+  log "building the stand-in images (nothing pulled)"
+  "${REPO_ROOT}/hack/build-standin-image.sh" >&2
+  "${REPO_ROOT}/hack/build-drain-proxy-image.sh" >&2
 }
 
 has_model_version() {
@@ -145,15 +214,25 @@ find_scenario() {
 
 install_release() {
   local scenario="$1"
-  log "loading ${SERVING_IMAGE} and ${DRAIN_PROXY_IMAGE} into the cluster"
-  kind load docker-image --name "${CLUSTER}" "${SERVING_IMAGE}" "${DRAIN_PROXY_IMAGE}" >&2
-  log "helm upgrade --install ${RELEASE} with $(basename "${scenario}") and ${SERVING_IMAGE}"
+  local -a images extra=()
+  if [[ "${SERVER}" == standin ]]; then
+    images=("${STANDIN_IMAGE}" "${STANDIN_DRAIN_PROXY_IMAGE}" "${STANDIN_TEST_IMAGE}")
+    # `helm test` (a next step) runs the chart's test pod from the local busybox too.
+    extra=(--set "testFramework.image.repository=${STANDIN_TEST_IMAGE%%:*}"
+      --set-string "testFramework.image.tag=${STANDIN_TEST_IMAGE#*:}")
+  else
+    images=("${SERVING_IMAGE}" "${DRAIN_PROXY_IMAGE}")
+  fi
+  log "loading ${images[*]} into the cluster"
+  kind load docker-image --name "${CLUSTER}" "${images[@]}" >&2
+  log "helm upgrade --install ${RELEASE} with $(basename "${scenario}") and ${images[0]}"
   helm upgrade --install "${RELEASE}" "${CHART_DIR}" \
     --kube-context "${CONTEXT}" --namespace "${NAMESPACE}" --create-namespace \
     --values "${scenario}" \
-    --set "image.repository=${SERVING_REPOSITORY}" --set "image.tag=${TF_SERVING_VERSION}" \
-    --set "drainProxy.image.repository=${DRAIN_PROXY_IMAGE%%:*}" \
-    --set-string "drainProxy.image.tag=${HAPROXY_VERSION}" \
+    --set "image.repository=${images[0]%%:*}" --set "image.tag=${images[0]#*:}" \
+    --set "drainProxy.image.repository=${images[1]%%:*}" \
+    --set-string "drainProxy.image.tag=${images[1]#*:}" \
+    "${extra[@]}" \
     --set "model.name=${MODEL_NAME}" \
     --wait --timeout "${ROLLOUT_TIMEOUT}" >&2
 }
@@ -177,12 +256,18 @@ run_smoke_test() {
 }
 
 print_next_steps() {
-  local service
+  local service served
   service="$(kubectl --context "${CONTEXT}" --namespace "${NAMESPACE}" get services \
     --selector "app.kubernetes.io/instance=${RELEASE}" --output name | head -n 1)"
+  if [[ "${SERVER}" == standin ]]; then
+    standin_banner
+    served="The TF Serving STAND-IN (not TensorFlow Serving)"
+  else
+    served="TensorFlow Serving ${TF_SERVING_VERSION}"
+  fi
   cat <<EOF
 
-TensorFlow Serving ${TF_SERVING_VERSION} is serving '${MODEL_NAME}' on kind cluster '${CLUSTER}'.
+${served} is serving '${MODEL_NAME}' on kind cluster '${CLUSTER}'.
 Next steps:
   1. curl http://127.0.0.1:8501/v1/models/${MODEL_NAME}
      (kind maps the Service's NodePorts to 127.0.0.1:8501 REST and :8500 gRPC; or use
@@ -196,14 +281,17 @@ EOF
 
 main() {
   "${REPO_ROOT}/hack/dockerd-up.sh"
-  pull_or_stop "${NODE_IMAGE}"
-  pull_or_stop "${SERVING_IMAGE}"
-  pull_or_stop "${DRAIN_PROXY_IMAGE}"
   require_tools
   local scenario
   scenario="$(find_scenario)"
+  choose_server
+  if [[ "${SERVER}" == standin ]]; then
+    standin_banner >&2
+    build_standin_images
+  fi
   ensure_model
   ensure_cluster
+  use_docker_shim_if_needed "$(node_image)"
   install_release "${scenario}"
   wait_for_rollout
   run_smoke_test

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Create a kind cluster from the offline node image (no pulls): kind's own path, built here.
 #
-# Usage: hack/kind-up.sh [CLUSTER_NAME]      (root; needs dockerd, e.g. hack/dockerd-up.sh)
+# Usage: hack/kind-up.sh [--config FILE] [CLUSTER_NAME]   (root; needs dockerd, e.g. hack/dockerd-up.sh)
 #
 # Builds tfserving.local/kind-node:<KUBERNETES_VERSION> with
-# hack/cluster/build-kind-node.sh when missing, then runs the pinned kind with
-# hack/cluster/kind/docker first on PATH (this VM cannot start --privileged root
-# containers; see hack/cluster/NOTES.md). kubeadm uses images under
+# hack/cluster/build-kind-node.sh when missing, then runs the pinned kind (through
+# hack/cluster/kind/docker only where a probe shows privileged root containers
+# cannot start; see hack/cluster/NOTES.md). FILE is a kind config to start from
+# (`make demo` passes k8s/kind-config.yaml: its mounts and port mappings); its node
+# image is replaced by the offline one and the settings below are added, so FILE
+# must not set networking or kubeadmConfigPatches itself. kubeadm uses images under
 # tfserving.local and the node's Debian etcd as external etcd; the CNI is a
 # plain bridge baked into the node. Writes the kubeconfig to
 # ${K8S_CACHE_DIR}/kind-<name>.kubeconfig and prints its path. Idempotent.
@@ -15,22 +18,26 @@ set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=hack/cluster/lib.sh
 source "${REPO_ROOT}/hack/cluster/lib.sh"
+# shellcheck source=hack/lib/kind.sh
+source "${REPO_ROOT}/hack/lib/kind.sh"
 
+BASE_CONFIG=""
+if [[ "${1:-}" == --config ]]; then
+  BASE_CONFIG="${2:?--config needs a file}"
+  shift 2
+fi
 CLUSTER_NAME="${1:-tf-serving-offline}"
 KIND_NODE_IMAGE="tfserving.local/kind-node:${KUBERNETES_VERSION}"
 KIND_BIN="${KIND_BIN:-${REPO_ROOT}/bin/kind}"
 KUBECONFIG_OUT="${K8S_CACHE_DIR}/kind-${CLUSTER_NAME}.kubeconfig"
 
-write_config() {
+# The offline settings: no default CNI (the node image brings a bridge), the API on
+# loopback, kubeadm's images from tfserving.local and the node's own etcd.
+offline_settings() {
   cat <<YAML
-kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
 networking:
   disableDefaultCNI: true
   apiServerAddress: 127.0.0.1
-nodes:
-- role: control-plane
-  image: ${KIND_NODE_IMAGE}
 kubeadmConfigPatches:
 - |
   kind: ClusterConfiguration
@@ -39,6 +46,19 @@ kubeadmConfigPatches:
     external:
       endpoints: ["http://127.0.0.1:2379"]
 YAML
+}
+
+write_config() {
+  if [[ -z "${BASE_CONFIG}" ]]; then
+    printf 'kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n'
+  else
+    [[ -f "${BASE_CONFIG}" ]] || die "kind config ${BASE_CONFIG} does not exist"
+    if grep -qE '^(networking|kubeadmConfigPatches):' "${BASE_CONFIG}"; then
+      die "${BASE_CONFIG} sets networking or kubeadmConfigPatches, which the offline node image needs to set: remove them from it"
+    fi
+    cat "${BASE_CONFIG}"
+  fi
+  offline_settings
 }
 
 # CoreDNS keeps to cluster names: drop kubeadm's `forward . /etc/resolv.conf`
@@ -73,7 +93,7 @@ main() {
   if ! docker image inspect "${KIND_NODE_IMAGE}" >/dev/null 2>&1; then
     "${REPO_ROOT}/hack/cluster/build-kind-node.sh" >/dev/null
   fi
-  export PATH="${REPO_ROOT}/hack/cluster/kind:${PATH}"
+  use_docker_shim_if_needed "${KIND_NODE_IMAGE}"
   if grep -qx "${CLUSTER_NAME}" < <("${KIND_BIN}" get clusters 2>/dev/null); then
     log "kind cluster ${CLUSTER_NAME} exists (reused)"
   else
@@ -81,7 +101,9 @@ main() {
     config="$(mktemp)"
     write_config >"${config}"
     log "creating kind cluster ${CLUSTER_NAME} from ${KIND_NODE_IMAGE}"
-    "${KIND_BIN}" create cluster --name "${CLUSTER_NAME}" --config "${config}" --wait 180s --retain >&2
+    # kind resolves relative extraMounts host paths against the working directory.
+    (cd "${REPO_ROOT}" && "${KIND_BIN}" create cluster --name "${CLUSTER_NAME}" --config "${config}" \
+      --image "${KIND_NODE_IMAGE}" --wait 180s --retain >&2)
     rm -f "${config}"
     log "kind cluster up in $((SECONDS - start)) s"
   fi

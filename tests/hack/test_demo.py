@@ -1,4 +1,6 @@
-"""`make demo` stops early, with a pointer to `make e2e`, when no image can be pulled.
+"""`make demo SERVER=real` stops early when no image can be pulled.
+
+It points to the offline paths (SERVER=standin, make e2e) instead of hanging.
 
 Both cases use loopback only: a port nobody listens on (the pull is refused at
 once) and a listener that accepts and never answers (the pull would hang).
@@ -59,6 +61,7 @@ def run_demo(node_image: str) -> tuple[subprocess.CompletedProcess, float]:
         "KIND_NODE_IMAGE": node_image,
         "KIND_CLUSTER": "tf-serving-test-never-created",
         "PULL_CHECK_SECONDS": str(PULL_CHECK_SECONDS),
+        "SERVER": "real",
     }
     start = time.monotonic()
     result = subprocess.run(
@@ -78,6 +81,7 @@ def test_demo_stops_early_and_points_to_the_offline_path(registry, request):
     assert result.returncode == EXIT_NO_PULL, result.stderr
     assert "cannot pull" in result.stderr
     assert "make e2e" in result.stderr
+    assert "make demo SERVER=standin" in result.stderr
     assert elapsed < PULL_CHECK_SECONDS + 10
 
 

@@ -27,6 +27,10 @@ echo "$(basename "$0") $*" >>"${STUB_CALLS}"
 case "$(basename "$0") $1 $2" in
   "kind get clusters") cat "${STUB_STATE}/clusters" 2>/dev/null ;;
   "kind create cluster") echo "${CLUSTER_NAME}" >>"${STUB_STATE}/clusters" ;;
+  "docker pull"*)
+    [[ -z "${STUB_NO_REGISTRY:-}" ]] || { echo "connection refused" >&2; exit 1; } ;;
+  "docker image inspect") [[ -z "${STUB_NO_REGISTRY:-}" ]] || exit 1 ;;
+  "kind-up.sh --config"*) echo "${CLUSTER_NAME}" >>"${STUB_STATE}/clusters" ;;
   "kubectl --context"*)
     case "$*" in
       *" get deployments "*) echo "deployment.apps/${RELEASE_NAME}" ;;
@@ -55,9 +59,15 @@ def scratch_repo(tmp_path: Path) -> Path:
     scenario = repo / "charts/tf-serving/ci/04-kind-hostpath-values.yaml"
     scenario.parent.mkdir(parents=True)
     scenario.write_text("image:\n  pullPolicy: IfNotPresent\n")
+    (repo / "hack/lib").mkdir()
+    shutil.copy2(REPO_ROOT / "hack/lib/kind.sh", repo / "hack/lib/kind.sh")
     for directory, names in [
         ("bin", ["docker", "kind", "helm", "kubectl", "make"]),
         (".venv/bin", ["python"]),
+        (
+            "hack",
+            ["kind-up.sh", "build-standin-image.sh", "build-drain-proxy-image.sh"],
+        ),
     ]:
         (repo / directory).mkdir(parents=True, exist_ok=True)
         for name in names:
@@ -129,6 +139,54 @@ def test_first_run_creates_exports_installs_and_smoke_tests_in_order(scratch_rep
     smoke = calls[order[5]]
     assert f"--context kind-{CLUSTER}" in smoke and "--base-path models/" in smoke
     assert "Next steps" in result.stdout and "make down" in result.stdout
+
+
+def test_without_a_registry_the_stand_in_serves_under_a_banner(scratch_repo):
+    """SERVER=auto: the refused pull picks the offline path; nothing is pulled."""
+    result, calls = run_demo(scratch_repo, STUB_NO_REGISTRY="1")
+    assert result.returncode == 0, result.stderr
+    pins = versions()
+    standin = f"tfserving-standin:{pins['TFS_STANDIN_TAG']}"
+    steps = [
+        "build-standin-image.sh",
+        "build-drain-proxy-image.sh",
+        "make --no-print-directory -C",
+        f"kind-up.sh --config {scratch_repo}/k8s/kind-config.yaml {CLUSTER}",
+        f"kind load docker-image --name {CLUSTER} {standin} "
+        f"local/haproxy:{pins['HAPROXY_VERSION']} "
+        f"local/busybox:{pins['LOCAL_BUSYBOX_TAG']}",
+        f"helm upgrade --install {RELEASE}",
+        "python -m smoke_tests --release",
+    ]
+    order = [first_index(calls, step) for step in steps]
+    assert order == sorted(order), calls
+    assert len([call for call in calls if call.startswith("docker pull")]) == 1
+    assert not [call for call in calls if call.startswith("kind create")]
+    helm = calls[order[5]]
+    assert "--set image.repository=tfserving-standin" in helm
+    assert f"--set image.tag={pins['TFS_STANDIN_TAG']}" in helm
+    assert "--set drainProxy.image.repository=local/haproxy" in helm
+    assert "--set testFramework.image.repository=local/busybox" in helm
+    for stream in (result.stderr, result.stdout):
+        assert "STAND-IN" in stream and "NOT TensorFlow Serving" in stream
+        assert "connection refused" in stream
+    assert "The TF Serving STAND-IN (not TensorFlow Serving) is serving" in (
+        result.stdout
+    )
+
+
+def test_server_standin_pulls_nothing(scratch_repo):
+    result, calls = run_demo(scratch_repo, SERVER="standin")
+    assert result.returncode == 0, result.stderr
+    assert not [call for call in calls if call.startswith("docker pull")]
+    assert "SERVER=standin was asked for" in result.stdout
+
+
+def test_unknown_server_is_refused_before_any_cluster_work(scratch_repo):
+    result, calls = run_demo(scratch_repo, SERVER="tfs")
+    assert result.returncode != 0
+    assert "SERVER=tfs: use auto, real or standin" in result.stderr
+    assert not [call for call in calls if call.startswith(("kind", "helm"))]
 
 
 def test_second_run_reuses_the_cluster_and_the_model(scratch_repo):

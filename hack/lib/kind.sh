@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# kind helpers shared by hack/kind-up.sh and hack/demo.sh (sourced, not run).
+#
+# Usage: source "${REPO_ROOT}/hack/lib/kind.sh"; use_docker_shim_if_needed IMAGE
+
+# kind starts and enters its node containers with --privileged. Where a privileged
+# root container cannot start (this project's VMs lack CAP_SYS_RESOURCE: runc says
+# "unable to apply caps"), put hack/cluster/kind/docker first on PATH so kind's
+# docker calls get every capability but that one. Probed with IMAGE (a local image
+# that has /bin/true); prints one line saying which way it went.
+use_docker_shim_if_needed() {
+  local image="$1" shim_dir err
+  if err="$(docker run --rm --privileged --user 0 --entrypoint /bin/true "${image}" 2>&1)"; then
+    echo "[kind] privileged containers start here: kind runs with plain docker" >&2
+    return
+  fi
+  if [[ "${err}" != *"apply caps"* ]]; then
+    echo "[kind] ERROR: probe 'docker run --privileged ${image} /bin/true' failed: ${err}" >&2
+    return 1
+  fi
+  shim_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../cluster/kind" && pwd)"
+  echo "[kind] privileged containers fail here (runc: unable to apply caps): kind runs through ${shim_dir}/docker" >&2
+  export PATH="${shim_dir}:${PATH}"
+}
