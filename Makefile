@@ -16,6 +16,8 @@ RELEASE ?= tf-serving
 # make demo's model server: auto (real when a registry answers, else the stand-in), real, standin.
 SERVER ?= auto
 PYTEST_ARGS ?= -m "not kind"
+# git directory of a tensorflow/serving clone, for `make flags`
+TF_SERVING_GIT_DIR ?=
 E2E_ARGS ?=
 
 ##@ General
@@ -60,6 +62,11 @@ docs: tools ## Regenerate charts/tf-serving/README.md (values table) with helm-d
 .PHONY: manifests
 manifests: tools ## Regenerate the plain manifests in k8s/ from the chart's default render
 	hack/render-manifests.sh
+
+.PHONY: flags
+flags: deps ## Regenerate hack/data/tf_serving_flags.json from TF Serving's source at TF_SERVING_VERSION (TF_SERVING_GIT_DIR=<clone>/.git)
+	@[[ -n "$(TF_SERVING_GIT_DIR)" ]] || { echo "set TF_SERVING_GIT_DIR to the git directory of a tensorflow/serving clone" >&2; exit 1; }
+	$(VENV)/bin/python hack/tf_serving_flags.py --git-dir "$(TF_SERVING_GIT_DIR)" --tag "$(TF_SERVING_VERSION)"
 
 .PHONY: verify
 verify: deps tools ## Fail when generated files (values table, k8s/ manifests) are out of date

@@ -71,21 +71,8 @@ ensure_tools() {
 
 # Version specifiers for the stand-in's runtime deps, taken from pyproject.toml.
 resolve_requirements() {
-  python3 - "${REPO_ROOT}/pyproject.toml" "${RECIPE_DIR}/runtime-deps.txt" <<'PY'
-import re
-import sys
-import tomllib
-
-with open(sys.argv[1], "rb") as f:
-    deps = tomllib.load(f)["project"]["dependencies"]
-by_name = {re.split(r"[<>=!~ \[;]", d, maxsplit=1)[0].lower(): d for d in deps}
-with open(sys.argv[2]) as f:
-    wanted = [w.strip().lower() for w in f if w.strip() and not w.startswith("#")]
-missing = [w for w in wanted if w not in by_name]
-if missing:
-    sys.exit(f"runtime-deps.txt names {missing} that pyproject.toml does not declare")
-print("\n".join(by_name[w] for w in wanted))
-PY
+  python3 "${REPO_ROOT}/hack/lib/standin_requirements.py" \
+    "${REPO_ROOT}/pyproject.toml" "${RECIPE_DIR}/runtime-deps.txt"
 }
 
 hash_stdin() { sha256sum | cut -c1-16; }

@@ -2,6 +2,8 @@
 # Create the virtualenv and install the project with its dev extras.
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+# shellcheck source-path=SCRIPTDIR source=versions.env
+source "${REPO_ROOT}/hack/versions.env"
 readonly VENV="${1:-.venv}"
 readonly PYTHON="${PYTHON:-python3}"
 
@@ -12,5 +14,9 @@ if [[ ! -x "${VENV}/bin/python" ]]; then
 fi
 echo "[deps] installing the project and dev dependencies (TensorFlow is large: a few minutes cold)" >&2
 "${VENV}/bin/python" -m pip install --quiet --upgrade pip
-"${VENV}/bin/python" -m pip install --progress-bar on -e ".[dev]"
+# The TensorFlow pins of versions.env go in as requirements too: pip refuses to
+# install when pyproject.toml pins a different version.
+"${VENV}/bin/python" -m pip install --progress-bar on -e ".[dev]" \
+  "tensorflow==${TENSORFLOW_VERSION}" \
+  "tensorflow-serving-api==${TENSORFLOW_SERVING_API_VERSION}"
 touch "${VENV}/.installed"

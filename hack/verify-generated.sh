@@ -23,6 +23,10 @@ main() {
   check_clean charts/tf-serving/README.md "make docs" || status=1
   hack/render-manifests.sh
   check_clean k8s/manifests "make manifests" || status=1
+  cmp -s hack/data/tf_serving_flags.json tfserving_standin/tf_serving_flags.json || {
+    log "tfserving_standin/tf_serving_flags.json differs from hack/data/tf_serving_flags.json (the source): run \`make flags\` or copy it"
+    status=1
+  }
   [[ ${status} -eq 0 ]] && log "generated files are up to date"
   return "${status}"
 }

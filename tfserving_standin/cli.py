@@ -1,188 +1,123 @@
 """Command line of the TF Serving stand-in, with tensorflow_model_server's flags.
 
-The flags are parsed the way tensorflow::Flags::Parse does it (not argparse):
-only ``--name=value`` is understood, booleans also take a bare ``--name`` and
-``=true``/``=false``; a bad value prints the usage and exits 255; an unknown
-argument prints ``unknown argument: X`` plus the usage and the server still
-starts, exactly like the real binary. ``--flag value`` (space) is therefore NOT
-accepted, because tensorflow_model_server does not accept it either.
+The flag table (names, types, order, help) is tf_serving_flags.json, a copy of
+hack/data/tf_serving_flags.json generated from main.cc of the pinned TF Serving
+release, so a flag that release lacks is an unknown argument here too. Flags are
+parsed the way tsl::Flags::Parse does it (xla/tsl/util/command_line_flags.cc in
+the TensorFlow the release builds with), not argparse:
+
+- only ``--name=value`` is understood; ``--name value`` (space) is two unknown
+  arguments, because tensorflow_model_server does not accept it either;
+- a bool also takes a bare ``--name``; its value is ``true``/``false`` in any
+  ASCII case, or exactly ``1``/``0``; anything else (``yes``, ``01``, empty) is a
+  bad value; ``--nameX`` is not that flag (it is looked up as another name);
+- int32/int64/float values are read like ``sscanf("%d%c")``: leading white
+  space and a sign are allowed, nothing may follow the number;
+- a bad value prints the usage and exits 255; an unknown argument prints
+  ``unknown argument: X`` plus the usage and the server still starts.
 
 Typical usage example:
 
-    python -m tfserving_standin --port=8500 --rest_api_port=8501 \
+    python -m tfserving_standin --port=8500 --rest_api_port=8501 \\
         --model_name=m --model_base_path=/models/m
 """
 
 import dataclasses
+import json
 import logging
+import math
 import re
+import struct
 import sys
+from pathlib import Path
 
 from tfserving_standin import STANDIN_VERSION, constants
 from tfserving_standin.config import ServerOptions
 
 logger = logging.getLogger(__name__)
 
-_INT_RE = re.compile(r"^[ \t\n]*[+-]?[0-9]+$")
+FLAGS_FILE = Path(__file__).with_name("tf_serving_flags.json")
 
-# (flag, ServerOptions field, type, honoured by the stand-in?, help) in main.cc order.
-FLAGS: list[tuple[str, str, type, bool, str]] = [
-    ("port", "grpc_port", int, True, "TCP port for gRPC; 0 disables it"),
-    ("grpc_socket_path", "grpc_socket_path", str, True, "UNIX socket for gRPC"),
-    ("rest_api_port", "http_port", int, True, "HTTP/REST port; 0 disables REST"),
-    ("rest_api_num_threads", "http_num_threads", int, True, "REST worker threads"),
-    ("rest_api_timeout_in_ms", "http_timeout_in_ms", int, True, "REST run timeout"),
-    ("rest_api_enable_cors_support", "enable_cors_support", bool, True, "CORS"),
-    ("enable_batching", "enable_batching", bool, False, "enable batching"),
-    (
+# Flags the stand-in acts on; every other flag of the table is accepted, checked
+# for its type and logged as ignored.
+HONOURED = frozenset(
+    {
+        "port",
+        "grpc_socket_path",
+        "rest_api_port",
+        "rest_api_num_threads",
+        "rest_api_timeout_in_ms",
+        "rest_api_enable_cors_support",
         "allow_version_labels_for_unavailable_models",
-        "allow_version_labels_for_unavailable_models",
-        bool,
-        True,
-        "allow new labels that point at versions not yet available",
-    ),
-    ("batching_parameters_file", "batching_parameters_file", str, False, "batching"),
-    (
-        "enable_per_model_batching_parameters",
-        "enable_per_model_batching_params",
-        bool,
-        False,
-        "per-model batching parameters",
-    ),
-    ("model_config_file", "model_config_file", str, True, "ModelServerConfig file"),
-    (
+        "model_config_file",
         "model_config_file_poll_wait_seconds",
-        "fs_model_config_poll_wait_seconds",
-        int,
-        True,
-        "seconds between re-reads of --model_config_file; 0 = read once",
-    ),
-    ("model_name", "model_name", str, True, "model name (without config file)"),
-    ("model_base_path", "model_base_path", str, True, "model base path"),
-    ("num_load_threads", "num_load_threads", int, False, "load threads"),
-    ("num_unload_threads", "num_unload_threads", int, False, "unload threads"),
-    ("max_num_load_retries", "max_num_load_retries", int, True, "load retries"),
-    (
+        "model_name",
+        "model_base_path",
+        "max_num_load_retries",
         "load_retry_interval_micros",
-        "load_retry_interval_micros",
-        int,
-        True,
-        "interval between load retries",
-    ),
-    (
         "file_system_poll_wait_seconds",
-        "file_system_poll_wait_seconds",
-        int,
-        True,
-        "seconds between base-path polls; 0 = poll once",
-    ),
-    ("flush_filesystem_caches", "flush_filesystem_caches", bool, False, "flush"),
-    (
         "tensorflow_session_parallelism",
-        "tensorflow_session_parallelism",
-        int,
-        True,
-        "session threads",
-    ),
-    (
         "tensorflow_session_config_file",
-        "tensorflow_session_config_file",
-        str,
-        True,
-        "Session ConfigProto text file",
-    ),
-    (
         "tensorflow_intra_op_parallelism",
-        "tensorflow_intra_op_parallelism",
-        int,
-        True,
-        "intra-op threads",
-    ),
-    (
         "tensorflow_inter_op_parallelism",
-        "tensorflow_inter_op_parallelism",
-        int,
-        True,
-        "inter-op threads",
-    ),
-    ("use_alts_credentials", "use_alts_credentials", bool, False, "ALTS"),
-    ("ssl_config_file", "ssl_config_file", str, True, "SSLConfig text file"),
-    ("platform_config_file", "platform_config_file", str, False, "platforms"),
-    (
-        "per_process_gpu_memory_fraction",
-        "per_process_gpu_memory_fraction",
-        float,
-        False,
-        "GPU memory fraction",
-    ),
-    ("saved_model_tags", "saved_model_tags", str, True, "MetaGraph tags"),
-    ("grpc_channel_arguments", "grpc_channel_arguments", str, True, "k=v,k=v"),
-    ("grpc_max_threads", "grpc_max_threads", int, False, "gRPC threads"),
-    ("enable_model_warmup", "enable_model_warmup", bool, True, "run warmup records"),
-    (
+        "ssl_config_file",
+        "saved_model_tags",
+        "grpc_channel_arguments",
+        "enable_model_warmup",
         "num_request_iterations_for_warmup",
-        "num_request_iterations_for_warmup",
-        int,
-        True,
-        "warmup iterations per record",
-    ),
-    ("version", "display_version", bool, True, "Display version"),
-    ("monitoring_config_file", "monitoring_config_file", str, True, "metrics"),
-    (
-        "remove_unused_fields_from_bundle_metagraph",
-        "remove_unused_fields_from_bundle_metagraph",
-        bool,
-        False,
-        "trim MetaGraphDef",
-    ),
-    ("prefer_tflite_model", "prefer_tflite_model", bool, False, "TFLite"),
-    ("num_tflite_pools", "num_tflite_pools", int, False, "TFLite pools"),
-    (
-        "num_tflite_interpreters_per_pool",
-        "num_tflite_interpreters_per_pool",
-        int,
-        False,
-        "TFLite interpreters",
-    ),
-    (
+        "version",
+        "monitoring_config_file",
         "enable_signature_method_name_check",
-        "enable_signature_method_name_check",
-        bool,
-        True,
-        "check SignatureDef method_name",
-    ),
-    ("xla_cpu_compilation_enabled", "xla_cpu_compilation_enabled", bool, False, ""),
-    ("xla_gpu_compilation_enabled", "xla_gpu_compilation_enabled", bool, False, ""),
-    ("enable_profiler", "enable_profiler", bool, False, "profiler service"),
-    (
-        "thread_pool_factory_config_file",
-        "thread_pool_factory_config_file",
-        str,
-        False,
-        "thread pools",
-    ),
-    ("mixed_precision", "mixed_precision", str, False, "mixed precision"),
-    ("skip_initialize_tpu", "skip_initialize_tpu", bool, False, "TPU"),
-    (
         "enable_grpc_healthcheck_service",
-        "enable_grpc_healthcheck_service",
-        bool,
-        True,
-        "grpc.health.v1 service",
-    ),
-    (
         "enable_serialization_as_tensor_content",
-        "enable_serialization_as_tensor_content",
-        bool,
-        True,
-        "return outputs as tensor_content",
-    ),
-]
+    }
+)
+
+# C isspace() in the "C" locale, which sscanf skips before a number.
+_C_SPACE = " \t\n\v\f\r"
+_INT_RE = re.compile(r"[+-]?[0-9]+")
+_FLOAT_RE = re.compile(
+    r"[+-]?(?:"
+    r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+    r"|0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?"
+    r"|(?i:inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?)"
+    r")"
+)
+_INT_BITS = {"int32": 32, "int64": 64}
+
+
+@dataclasses.dataclass(frozen=True)
+class Flag:
+    """One tensorflow_model_server flag, as the flag table records it."""
+
+    name: str
+    field: str
+    kind: str
+    usage: str
+    honoured: bool
+
+
+def load_flags(path: Path = FLAGS_FILE) -> list[Flag]:
+    """Returns the flags of tf_serving_flags.json in main.cc order."""
+    data = json.loads(path.read_text())
+    return [
+        Flag(
+            name=name,
+            field=flag["field"],
+            kind=flag["type"],
+            usage=flag["usage"],
+            honoured=name in HONOURED,
+        )
+        for name, flag in data["flags"].items()
+    ]
+
+
+FLAGS: list[Flag] = load_flags()
 
 
 @dataclasses.dataclass
 class ParsedFlags:
-    """Result of parsing argv the way tensorflow::Flags::Parse does."""
+    """Result of parsing argv the way tsl::Flags::Parse does."""
 
     options: ServerOptions
     ok: bool
@@ -190,36 +125,70 @@ class ParsedFlags:
     given: list[str]
 
 
-def _parse_value(kind: type, text: str):
-    if kind is str:
+def _parse_int(text: str, bits: int) -> int:
+    """sscanf %d / %ld: strtol, clamped to long, stored in ``bits`` bits."""
+    text = text.lstrip(_C_SPACE)
+    if not _INT_RE.fullmatch(text):
+        raise ValueError(text)
+    value = max(-(2**63), min(2**63 - 1, int(text)))
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+def _parse_float(text: str) -> float:
+    """sscanf %f: strtof, so the value is rounded to a 32-bit float."""
+    text = text.lstrip(_C_SPACE)
+    if not _FLOAT_RE.fullmatch(text):
+        raise ValueError(text)
+    body = text.lstrip("+-")
+    if body[:2].lower() == "0x":
+        value = float.fromhex(text)
+    elif body[:3].lower() == "nan":
+        value = math.copysign(math.nan, -1.0 if text.startswith("-") else 1.0)
+    else:
+        value = float(text)
+    try:
+        return struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+def _parse_bool(text: str) -> bool:
+    """absl::EqualsIgnoreCase with true/false, or exactly 1/0."""
+    if text in ("1", "0"):
+        return text == "1"
+    if text.isascii() and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    raise ValueError(text)
+
+
+def _parse_value(kind: str, text: str):
+    if kind == "string":
         return text
-    if kind is int:
-        if not _INT_RE.match(text):
-            raise ValueError(text)
-        return int(text)
-    if kind is float:
-        return float(text)
-    raise TypeError(kind)
+    if kind == "bool":
+        return _parse_bool(text)
+    if kind == "float":
+        return _parse_float(text)
+    return _parse_int(text, _INT_BITS[kind])
 
 
-def _match(arg: str, name: str, kind: type) -> tuple[bool, bool, object]:
+def _match(arg: str, flag: Flag) -> tuple[bool, bool, object]:
     """Tries one flag: returns (was_found, value_ok, value)."""
-    if not arg.startswith("--" + name):
+    prefix = "--" + flag.name
+    if not arg.startswith(prefix):
         return False, True, None
-    rest = arg[len(name) + 2 :]
-    if kind is bool:
-        if rest in ("", "=true"):
-            return True, True, True
-        if rest == "=false":
-            return True, True, False
-        print(f"Couldn't interpret value {rest} for flag {name}.", file=sys.stderr)
-        return True, False, None
+    rest = arg[len(prefix) :]
+    if flag.kind == "bool" and rest == "":
+        return True, True, True
     if not rest.startswith("="):
         return False, True, None
+    value = rest[1:]
     try:
-        return True, True, _parse_value(kind, rest[1:])
+        return True, True, _parse_value(flag.kind, value)
     except ValueError:
-        print(f"Couldn't interpret value {rest[1:]} for flag {name}.", file=sys.stderr)
+        print(
+            f"Couldn't interpret value {value} for flag {flag.name}.", file=sys.stderr
+        )
         return True, False, None
 
 
@@ -233,14 +202,14 @@ def parse_flags(argv: list[str]) -> ParsedFlags:
         if arg == "--":
             unknown.extend(argv[index:])
             break
-        for name, field, kind, _, _ in FLAGS:
-            found, value_ok, value = _match(arg, name, kind)
+        for flag in FLAGS:
+            found, value_ok, value = _match(arg, flag)
             if not value_ok:
                 ok = False
             if found:
                 if value_ok:
-                    setattr(options, field, value)
-                    given.append(name)
+                    setattr(options, flag.field, value)
+                    given.append(flag.name)
                 break
         else:
             unknown.append(arg)
@@ -250,21 +219,21 @@ def parse_flags(argv: list[str]) -> ParsedFlags:
 
 
 def usage(program: str) -> str:
-    """Returns the usage text in tensorflow::Flags::Usage's layout."""
+    """Returns the usage text in tsl::Flags::Usage's layout."""
     defaults = ServerOptions()
     lines = [f"usage: {program}", "Flags:"]
-    for name, field, kind, honoured, text in FLAGS:
-        default = getattr(defaults, field)
-        if kind is bool:
-            shown, type_name = f"--{name}={'true' if default else 'false'}", "bool"
-        elif kind is str:
-            shown, type_name = f'--{name}="{default}"', "string"
-        elif kind is float:
-            shown, type_name = f"--{name}={default:f}", "float"
+    for flag in FLAGS:
+        default = getattr(defaults, flag.field)
+        if flag.kind == "bool":
+            shown = f"--{flag.name}={'true' if default else 'false'}"
+        elif flag.kind == "string":
+            shown = f'--{flag.name}="{default}"'
+        elif flag.kind == "float":
+            shown = f"--{flag.name}={default:f}"
         else:
-            shown, type_name = f"--{name}={default}", "int32"
-        note = "" if honoured else " [stand-in: accepted, ignored]"
-        lines.append(f"\t{shown:<33}\t{type_name}\t{text}{note}")
+            shown = f"--{flag.name}={default}"
+        note = "" if flag.honoured else " [stand-in: accepted, ignored]"
+        lines.append(f"\t{shown:<33}\t{flag.kind}\t{flag.usage}{note}")
     return "\n".join(lines) + "\n"
 
 
@@ -296,9 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     from tfserving_standin import server
 
     server.configure_logging()
-    for name, _, _, honoured, _ in FLAGS:
-        if name in parsed.given and not honoured:
-            logger.warning("Flag --%s accepted but ignored by the stand-in", name)
+    for flag in FLAGS:
+        if flag.name in parsed.given and not flag.honoured:
+            logger.warning("Flag --%s accepted but ignored by the stand-in", flag.name)
     return server.run(parsed.options)
 
 

@@ -32,7 +32,11 @@ logger = logging.getLogger(__name__)
 
 @dataclasses.dataclass
 class ServerOptions:
-    """Options of tensorflow_model_server that the stand-in understands."""
+    """Options of tensorflow_model_server: one field per flag of tf_serving_flags.json.
+
+    Field names are the variables main.cc binds the flags to, defaults the ones
+    the flag table records (tests/tfserving_standin/test_flags.py checks both).
+    """
 
     grpc_port: int = constants.DEFAULT_GRPC_PORT
     grpc_socket_path: str = ""
@@ -71,7 +75,7 @@ class ServerOptions:
     monitoring_config_file: str = ""
     remove_unused_fields_from_bundle_metagraph: bool = True
     prefer_tflite_model: bool = False
-    num_tflite_pools: int = constants.DEFAULT_THREADS // 4
+    num_tflite_pools: int = constants.SCHEDULABLE_CPUS
     num_tflite_interpreters_per_pool: int = 1
     enable_signature_method_name_check: bool = False
     xla_cpu_compilation_enabled: bool = False

@@ -155,36 +155,42 @@ def tf_serving_flags() -> dict[str, Any]:
     return json.loads(FLAGS_FILE.read_text())
 
 
+# Values tensorflow_model_server accepts, as tsl::Flags::Parse reads them
+# (sscanf for numbers; bool true/false in any case, or 1/0).
 _VALUE_PATTERNS = {
-    "int32": r"-?\d+",
-    "int64": r"-?\d+",
-    "float": r"-?\d+(\.\d+)?",
-    "bool": r"true|false",
+    "int32": r"\s*[+-]?\d+",
+    "int64": r"\s*[+-]?\d+",
+    "float": r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?",
+    "bool": r"(?i:true|false)|1|0",
     "string": r".*",
 }
 
 
-def flag_problems(args: list[str], known: dict[str, dict[str, str]]) -> list[str]:
+def flag_problems(args: list[str], known: dict[str, dict[str, Any]]) -> list[str]:
     """Check server arguments against a flag list.
 
     Args:
-        args: Container args such as ``--port=8500``.
+        args: Container args such as ``--port=8500`` (a bool may be bare).
         known: Flag name -> {"type": ..., "default": ...}.
 
     Returns:
-        One message per argument that is not ``--name=value`` with a known name
-        and a value of the flag's type.
+        One message per argument that is not ``--name=value`` (or a bare bool
+        ``--name``) with a known name and a value of the flag's type.
     """
     problems = []
     for arg in args:
-        match = re.fullmatch(r"--([a-z0-9_]+)=(.*)", arg, flags=re.S)
+        match = re.fullmatch(r"--([a-z0-9_]+)(?:=(.*))?", arg, flags=re.S)
         if not match:
             problems.append(f"{arg!r} is not of the form --name=value")
             continue
         name, value = match.groups()
         if name not in known:
             problems.append(f"--{name} is not a flag of tensorflow_model_server")
-        elif not re.fullmatch(_VALUE_PATTERNS[known[name]["type"]], value):
+        elif value is None and known[name]["type"] != "bool":
+            problems.append(f"{arg!r} is not of the form --name=value")
+        elif value is not None and not re.fullmatch(
+            _VALUE_PATTERNS[known[name]["type"]], value
+        ):
             problems.append(f"--{name}={value!r} is not a {known[name]['type']}")
     return problems
 

@@ -7,7 +7,9 @@ Typical usage example:
 
 import pytest
 
-from tests.chart.helpers import RenderError, render
+from tests.chart.helpers import RenderError, render, versions_env
+
+TF_SERVING_VERSION = versions_env()["TF_SERVING_VERSION"]
 
 CASES = [
     pytest.param(
@@ -19,7 +21,7 @@ CASES = [
     pytest.param(
         {"image": {"tag": "latest"}},
         "image.tag",
-        ["latest", "2.18.0"],
+        ["latest", TF_SERVING_VERSION],
         id="latest-image-tag",
     ),
     pytest.param(

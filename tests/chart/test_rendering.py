@@ -22,7 +22,10 @@ from tests.chart.helpers import (
     render,
     server_container,
     server_flags,
+    versions_env,
 )
+
+TF_SERVING_VERSION = versions_env()["TF_SERVING_VERSION"]
 
 SELECTOR_FORBIDDEN = ("helm.sh/chart", "app.kubernetes.io/version")
 
@@ -102,7 +105,7 @@ def test_image_repository_and_tag_can_point_at_the_stand_in_image():
 def test_a_digest_is_appended_to_the_tag():
     digest = "sha256:" + "a" * 64
     image = server_container(render({"image": {"digest": digest}}))["image"]
-    assert image.endswith(f":2.18.0@{digest}")
+    assert image.endswith(f":{TF_SERVING_VERSION}@{digest}")
 
 
 def test_intra_op_threads_follow_the_cpu_limit():

@@ -22,7 +22,10 @@ from tests.chart.helpers import (
     render,
     server_container,
     server_flags,
+    versions_env,
 )
+
+TF_SERVING_VERSION = versions_env()["TF_SERVING_VERSION"]
 
 SCALING = CI_DIR / "09-autoscaling-gpu-values.yaml"
 OBSERVABILITY = CI_DIR / "10-observability-values.yaml"
@@ -59,7 +62,7 @@ def test_without_autoscaling_the_deployment_keeps_replica_count():
 def test_gpu_image_limit_flag_and_toleration():
     docs = render(scenario=SCALING)
     container = server_container(docs)
-    assert container["image"].endswith(":2.18.0-gpu")
+    assert container["image"].endswith(f":{TF_SERVING_VERSION}-gpu")
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
     assert container["resources"]["limits"]["cpu"] == "4"
     assert server_flags(docs)["per_process_gpu_memory_fraction"] == "0.45"
@@ -79,8 +82,9 @@ def test_cpu_serving_has_no_gpu_bits():
 
 
 def test_an_explicit_gpu_tag_is_not_suffixed_twice():
-    values = {"gpu": {"enabled": True}, "image": {"tag": "2.18.0-gpu"}}
-    assert server_container(render(values=values))["image"].endswith(":2.18.0-gpu")
+    tag = f"{TF_SERVING_VERSION}-gpu"
+    values = {"gpu": {"enabled": True}, "image": {"tag": tag}}
+    assert server_container(render(values=values))["image"].endswith(f":{tag}")
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Every rendered tensorflow_model_server flag exists in the pinned TF Serving release.
 
 The flag list (names, types, defaults) is data in hack/data/tf_serving_flags.json,
-taken from main.cc and server.h of the release tag it records.
+generated (make flags) from main.cc, server.h and server.cc of the release tag it
+records.
 
 Typical usage example:
 
@@ -60,8 +61,28 @@ def test_extra_args_are_checked_like_the_chart_flags():
     ]
 
 
+def test_flags_new_in_the_pinned_release_are_accepted_in_extra_args():
+    args = server_container(
+        render(
+            {
+                "server": {
+                    "extraArgs": [
+                        "--enable_serialization_as_tensor_content",
+                        "--enable_model_warmup=TRUE",
+                        "--flush_filesystem_caches=0",
+                    ]
+                }
+            }
+        )
+    )["args"]
+    assert flag_problems(args, FLAGS) == []
+
+
 def test_a_flag_value_of_the_wrong_type_is_reported():
     assert flag_problems(["--port=http"], FLAGS) == ["--port='http' is not a int32"]
     assert flag_problems(["--enable_batching=yes"], FLAGS) == [
         "--enable_batching='yes' is not a bool"
+    ]
+    assert flag_problems(["--port"], FLAGS) == [
+        "'--port' is not of the form --name=value"
     ]

@@ -61,7 +61,7 @@ def test_standin_cli_prints_usage_and_returns_255_on_bad_value(capsys):
 
 
 def test_standin_every_upstream_flag_is_known():
-    names = {flag[0] for flag in cli.FLAGS}
+    names = {flag.name for flag in cli.FLAGS}
     for name in (
         "port",
         "rest_api_port",
