@@ -114,7 +114,7 @@ demo: deps tools ## THE MAIN COMMAND: kind cluster, export, helm install, smoke 
 	SERVER="$(SERVER)" hack/demo.sh "$(KIND_CLUSTER)" "$(RELEASE)"
 
 .PHONY: e2e
-e2e: deps tools ## Real offline cluster, stand-in image: scenarios, smoke, load, rollouts, gateway, fetch, canary (root)
+e2e: deps tools ## Real offline cluster, stand-in image: scenarios, smoke, load, rollouts, gateway, fetch, canary, readiness (root)
 	hack/e2e.sh $(E2E_ARGS)
 
 .PHONY: down

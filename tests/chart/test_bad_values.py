@@ -102,6 +102,89 @@ CASES = [
         ["additional properties"],
         id="unknown-top-level-key",
     ),
+    pytest.param(
+        {"server": {"grpcPort": 8501}},
+        "server.grpcPort",
+        ["server.restPort are both 8501", "never opens its REST API"],
+        id="grpc-port-equals-rest-port",
+    ),
+    pytest.param(
+        {"server": {"grpcPort": 8501}, "drainProxy": {"enabled": False}},
+        "server.grpcPort",
+        ["server.restPort are both 8501"],
+        id="grpc-port-equals-rest-port-without-the-proxy",
+    ),
+    pytest.param(
+        {"drainProxy": {"serverRestPort": 8500}},
+        "drainProxy.serverRestPort",
+        ["server.grpcPort (8500)", "8511"],
+        id="proxy-backend-port-equals-grpc-port",
+    ),
+    pytest.param(
+        {"server": {"fileSystemPollWaitSeconds": 0}},
+        "server.fileSystemPollWaitSeconds",
+        ["server.modelConfigPollSeconds is 30", "server.modelConfigPollSeconds=0"],
+        id="no-file-system-poll-with-config-poll",
+    ),
+    pytest.param(
+        {
+            "resources": {"limits": {"cpu": "2"}},
+            "server": {"extraArgs": ["--tensorflow_session_parallelism=4"]},
+        },
+        "server.extraArgs",
+        ["--tensorflow_session_parallelism", "server.threads.intraOp"],
+        id="session-parallelism-beside-cpu-derived-threads",
+    ),
+    pytest.param(
+        {
+            "server": {
+                "threads": {"intraOp": 2},
+                "extraArgs": ["--tensorflow_session_parallelism=4"],
+            }
+        },
+        "server.extraArgs",
+        ["ignores it beside only one"],
+        id="session-parallelism-beside-explicit-intra-op",
+    ),
+    pytest.param(
+        {"grpc": {"channelArguments": {"grpc.primary_user_agent": "a,b"}}},
+        "grpc.channelArguments.grpc.primary_user_agent",
+        ['"a,b"', "without bounds checks"],
+        id="channel-argument-value-with-a-comma",
+    ),
+    pytest.param(
+        {"grpc": {"channelArguments": {"grpc.primary_user_agent": "a=b"}}},
+        "grpc.channelArguments.grpc.primary_user_agent",
+        ['"a=b"', "remove it"],
+        id="channel-argument-value-with-an-equals-sign",
+    ),
+    pytest.param(
+        {"grpc": {"channelArguments": {"grpc.primary_user_agent": ""}}},
+        "grpc.channelArguments.grpc.primary_user_agent",
+        ["has no value"],
+        id="channel-argument-without-a-value",
+    ),
+    pytest.param(
+        {"grpc": {"channelArguments": {"grpc.max_connection_age_ms": 1000}}},
+        "grpc.channelArguments.grpc.max_connection_age_ms",
+        ["grpc.maxConnectionAgeMs"],
+        id="channel-argument-the-chart-sets",
+    ),
+    pytest.param(
+        {"server": {"extraArgs": ["--grpc_channel_arguments=grpc.http2.max_pings=1"]}},
+        "server.extraArgs",
+        ["--grpc_channel_arguments", "grpc.channelArguments"],
+        id="channel-arguments-flag-in-extra-args",
+    ),
+    pytest.param(
+        {
+            "batching": {"enabled": True, "maxBatchSize": 32},
+            "server": {"threads": {"grpcMax": 16}},
+        },
+        "server.threads.grpcMax",
+        ["2 x batching.maxBatchSize (64)", "at least 64", "RESOURCE_EXHAUSTED"],
+        id="grpc-threads-below-twice-the-batch-size",
+    ),
 ]
 
 
@@ -127,3 +210,54 @@ def test_the_documented_example_names_model_version_policy_and_allowed_values():
     message = str(error.value)
     assert "model/versionPolicy" in message
     assert "'latest', 'all', 'specific'" in message
+
+
+def test_every_cross_field_problem_is_listed_in_one_failure():
+    """validateValues collects all messages, so one install attempt shows them all."""
+    values = {
+        "server": {
+            "grpcPort": 8501,
+            "fileSystemPollWaitSeconds": 0,
+            "extraArgs": ["--grpc_channel_arguments=x=1"],
+        },
+        "grpc": {"channelArguments": {"grpc.primary_user_agent": "a,b"}},
+    }
+    with pytest.raises(RenderError) as error:
+        render(values)
+    message = str(error.value)
+    assert "VALUES VALIDATION:" in message
+    for key in (
+        "server.grpcPort",
+        "server.fileSystemPollWaitSeconds",
+        "grpc.channelArguments.grpc.primary_user_agent",
+        "server.extraArgs: --grpc_channel_arguments",
+    ):
+        assert key in message, f"{key!r} missing from: {message}"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param(
+            {"server": {"fileSystemPollWaitSeconds": 0, "modelConfigPollSeconds": 0}},
+            id="immutable-versions-with-config-polling-off",
+        ),
+        pytest.param(
+            {"server": {"extraArgs": ["--tensorflow_session_parallelism=4"]}},
+            id="session-parallelism-when-the-chart-sets-no-threads",
+        ),
+        pytest.param(
+            {"grpc": {"channelArguments": {"grpc.http2.max_pings_without_data": 0}}},
+            id="plain-channel-argument",
+        ),
+        pytest.param(
+            {
+                "batching": {"enabled": True, "maxBatchSize": 8},
+                "server": {"threads": {"grpcMax": 16}},
+            },
+            id="grpc-threads-at-twice-the-batch-size",
+        ),
+    ],
+)
+def test_neighbouring_good_values_are_accepted(values):
+    assert render(values)

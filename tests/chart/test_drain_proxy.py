@@ -174,11 +174,12 @@ def test_proxy_takes_the_rest_port_and_the_server_moves_behind_it():
         "grpc": 8500,
         "server-http": 8511,
     }
-    assert server["readinessProbe"]["httpGet"]["port"] == "server-http"
+    assert server["startupProbe"]["httpGet"]["port"] == "server-http"
+    assert server["readinessProbe"]["httpGet"] == {"path": "/-/ready", "port": 8501}
     assert proxy["ports"] == [
         {"name": "http", "containerPort": 8501, "protocol": "TCP"}
     ]
-    assert proxy["readinessProbe"]["httpGet"]["port"] == "http"
+    assert proxy["readinessProbe"]["tcpSocket"]["port"] == "http"
     config = config_map_data(docs, "-drain-proxy")["haproxy.cfg"]
     assert "bind :8501" in config and "server local 127.0.0.1:8511" in config
 

@@ -63,6 +63,7 @@ def test_notes_warn_when_memory_limit_cannot_hold_two_versions(tmp_path: Path):
         size,
         "resources.limits.memory=1Gi",
         "server.fileSystemPollWaitSeconds=0",
+        "server.modelConfigPollSeconds=0",
     )
     assert "WARNING" not in immutable
     assert "WARNING" not in render_notes(tmp_path / "d", "resources.limits.memory=1Gi")

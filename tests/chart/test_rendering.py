@@ -66,11 +66,16 @@ def test_probes_use_named_ports_and_liveness_waits_at_least_five_seconds(
     proxied = "drain-proxy" in {c["name"] for c in pod_spec(docs)["containers"]}
     rest = "server-http" if proxied else "http"
     assert ports == {"grpc": 8500, rest: 8511 if proxied else 8501}
-    for probe in ("startupProbe", "readinessProbe"):
-        assert container[probe]["httpGet"] == {
-            "path": "/v1/models/fashion_mnist",
-            "port": rest,
-        }
+    assert container["startupProbe"]["httpGet"] == {
+        "path": "/v1/models/fashion_mnist",
+        "port": rest,
+    }
+    readiness = container["readinessProbe"]
+    if proxied:
+        # The proxy's port belongs to another container: a name would not resolve.
+        assert readiness["httpGet"] == {"path": "/-/ready", "port": 8501}
+    else:
+        assert readiness["exec"]["command"][:2] == ["bash", "-c"]
     liveness = container["livenessProbe"]
     assert liveness.get("tcpSocket", {}).get("port") == "grpc" or "grpc" in liveness
     assert liveness["timeoutSeconds"] >= 5
@@ -131,6 +136,71 @@ def test_explicit_thread_values_override_the_cpu_limit():
     assert flags["tensorflow_intra_op_parallelism"] == "3"
     assert flags["tensorflow_inter_op_parallelism"] == "4"
     assert flags["grpc_max_threads"] == "6"
+
+
+@pytest.mark.parametrize(
+    ("values", "grpc_threads"),
+    [
+        pytest.param({"resources": {"limits": {"cpu": "1"}}}, "4", id="no-batching"),
+        pytest.param(
+            {
+                "resources": {"limits": {"cpu": "1"}},
+                "batching": {"enabled": True, "maxBatchSize": 32},
+            },
+            "64",
+            id="batching-raises-it-to-twice-the-batch-size",
+        ),
+        pytest.param(
+            {
+                "resources": {"limits": {"cpu": "32"}},
+                "batching": {"enabled": True, "maxBatchSize": 32},
+            },
+            "128",
+            id="batching-never-lowers-the-cpu-derived-value",
+        ),
+        pytest.param(
+            {
+                "resources": {"limits": {"cpu": "1"}},
+                "batching": {"enabled": True, "maxBatchSize": 8},
+                "server": {"threads": {"grpcMax": 20}},
+            },
+            "20",
+            id="explicit-value-above-the-floor",
+        ),
+    ],
+)
+def test_grpc_threads_never_starve_a_batching_server(values, grpc_threads):
+    """Each gRPC request holds a thread while its batch fills (batching/README.md
+    at 2.20.0: about twice the maximum batch size), so a derived cap below that
+    keeps batches from filling."""
+    assert server_flags(render(values))["grpc_max_threads"] == grpc_threads
+
+
+def test_the_batching_scenario_derives_grpc_threads_from_the_batch_size():
+    flags = server_flags(render(scenario=CI_DIR / "05-batching-monitoring-values.yaml"))
+    assert flags["rest_api_num_threads"] == "8"  # 4 x ceil(1500m)
+    assert flags["grpc_max_threads"] == "16"  # 2 x maxBatchSize 8, above 4 x 2
+
+
+def test_without_a_cpu_limit_batching_leaves_grpc_threads_to_tf_serving():
+    flags = server_flags(render({"batching": {"enabled": True}}))
+    assert "grpc_max_threads" not in flags
+
+
+def test_session_parallelism_passes_through_when_the_chart_sets_no_threads():
+    args = server_container(
+        render({"server": {"extraArgs": ["--tensorflow_session_parallelism=4"]}})
+    )["args"]
+    assert "--tensorflow_session_parallelism=4" in args
+    assert not [a for a in args if "_op_parallelism" in a]
+
+
+def test_valid_channel_arguments_follow_the_chart_s_own():
+    values = {"grpc": {"channelArguments": {"grpc.http2.max_pings_without_data": 0}}}
+    assert server_flags(render(values))["grpc_channel_arguments"] == (
+        "grpc.max_connection_age_ms=8000,grpc.max_connection_age_grace_ms=2000,"
+        "grpc.http2.max_pings_without_data=0"
+    )
 
 
 def test_without_a_cpu_limit_thread_counts_are_left_to_tf_serving():

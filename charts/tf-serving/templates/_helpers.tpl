@@ -267,7 +267,7 @@ A warning line when the memory limit is below 2 x the models' total size while h
 {{- if and (gt (int64 $total) 0) $limits.memory (gt (int .Values.server.fileSystemPollWaitSeconds) 0) }}
 {{- $limit := include "tf-serving.quantityBytes" $limits.memory | int64 }}
 {{- if lt $limit (mul 2 $total) }}
-{{- printf "WARNING: resources.limits.memory (%v) is below 2 x the models' size (%d bytes). During a version swap the old and new versions are loaded together and the pod may be OOM-killed: raise the limit or set server.fileSystemPollWaitSeconds: 0." $limits.memory (mul 2 $total) }}
+{{- printf "WARNING: resources.limits.memory (%v) is below 2 x the models' size (%d bytes). During a version swap the old and new versions are loaded together and the pod may be OOM-killed: raise the limit, or set server.fileSystemPollWaitSeconds: 0 and server.modelConfigPollSeconds: 0." $limits.memory (mul 2 $total) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -317,37 +317,183 @@ Port the server's REST API listens on: behind the drain proxy its own port, else
 {{- end }}
 
 {{/*
-Fails on shutdown timings under which TF Serving (no SIGTERM handler: it dies at once) could still
-have clients when it is killed. Empty output when they are consistent.
+Every cross-field check of the server's values, bitnami style: each
+`tf-serving.validateValues.*` helper prints one line per problem (naming the key and the fix),
+and this one fails once with all of them. Empty output when the values are consistent.
 */}}
-{{- define "tf-serving.validateShutdown" -}}
+{{- define "tf-serving.validateValues" -}}
+{{- $messages := list }}
+{{- range list "ports" "shutdown" "polling" "threads" "channelArguments" "probes" "modelFetch" }}
+{{- $out := include (printf "tf-serving.validateValues.%s" .) $ | trim }}
+{{- if $out }}{{ $messages = concat $messages (splitList "\n" $out) }}{{ end }}
+{{- end }}
+{{- if $messages }}
+{{- fail (printf "\nVALUES VALIDATION:\n%s" (join "\n" $messages)) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Ports. Equal gRPC and REST ports: TF Serving logs an error and never opens REST
+(tensorflow_serving/model_servers/server.cc:437-459 at 2.20.0). Behind the drain proxy,
+server.restPort is the proxy's and the server's REST port is drainProxy.serverRestPort; all
+share the pod's network namespace.
+*/}}
+{{- define "tf-serving.validateValues.ports" -}}
+{{- $grpc := int .Values.server.grpcPort }}
+{{- $rest := int .Values.server.restPort }}
+{{- if eq $grpc $rest }}
+{{ printf "server.grpcPort and server.restPort are both %d: TF Serving then never opens its REST API (\"http_port cannot be same as grpc_port\"); give them different ports, e.g. server.grpcPort=8500 and server.restPort=8501" $grpc }}
+{{- end }}
+{{- if .Values.drainProxy.enabled }}
+{{- $port := int .Values.drainProxy.serverRestPort }}
+{{- if or (eq $port $rest) (eq $port $grpc) }}
+{{ printf "drainProxy.serverRestPort (%d) must differ from server.restPort (%d, the proxy's port) and server.grpcPort (%d); pick a free pod-internal port such as 8511" $port $rest $grpc }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Shutdown timings under which TF Serving (no SIGTERM handler: it dies at once) could still have
+clients when it is killed.
+*/}}
+{{- define "tf-serving.validateValues.shutdown" -}}
 {{- $preStopMs := mul (int .Values.preStopSleepSeconds) 1000 }}
 {{- $removalMs := mul (int .Values.endpointRemovalSeconds) 1000 }}
 {{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds) }}
-{{- fail (printf "terminationGracePeriodSeconds (%v) must be greater than preStopSleepSeconds (%v), or the server is killed before it can stop" .Values.terminationGracePeriodSeconds .Values.preStopSleepSeconds) }}
+{{ printf "terminationGracePeriodSeconds (%v) must be greater than preStopSleepSeconds (%v), or the server is killed before it can stop" .Values.terminationGracePeriodSeconds .Values.preStopSleepSeconds }}
 {{- end }}
 {{- if ge $removalMs $preStopMs }}
-{{- fail (printf "endpointRemovalSeconds (%v) must be less than preStopSleepSeconds (%v): the server must outlive its removal from the endpoints" .Values.endpointRemovalSeconds .Values.preStopSleepSeconds) }}
+{{ printf "endpointRemovalSeconds (%v) must be less than preStopSleepSeconds (%v): the server must outlive its removal from the endpoints" .Values.endpointRemovalSeconds .Values.preStopSleepSeconds }}
 {{- end }}
 {{- $age := int .Values.grpc.maxConnectionAgeMs }}
 {{- $grace := int .Values.grpc.maxConnectionAgeGraceMs }}
 {{- if gt $age 0 }}
 {{- if le $grace 0 }}
-{{- fail "grpc.maxConnectionAgeGraceMs must be > 0 when grpc.maxConnectionAgeMs is set: without it gRPC core waits for in-flight calls forever, past SIGTERM" }}
-{{- end }}
+{{ print "grpc.maxConnectionAgeGraceMs must be > 0 when grpc.maxConnectionAgeMs is set: without it gRPC core waits for in-flight calls forever, past SIGTERM" }}
+{{- else }}
 {{- /* gRPC core jitters the age by +-10%. */}}
 {{- $needMs := add $removalMs (div (mul $age 11) 10) $grace }}
 {{- if gt $needMs $preStopMs }}
-{{- fail (printf "grpc.maxConnectionAgeMs (%d, +10%% jitter) + grpc.maxConnectionAgeGraceMs (%d) + endpointRemovalSeconds (%v s) = %d ms exceeds preStopSleepSeconds (%v s): a gRPC connection could outlive the server, which dies at once on SIGTERM; lower the age or raise preStopSleepSeconds to at least %d" $age $grace .Values.endpointRemovalSeconds $needMs .Values.preStopSleepSeconds (div (add $needMs 999) 1000)) }}
-{{- end }}
-{{- end }}
-{{- if .Values.drainProxy.enabled }}
-{{- $port := int .Values.drainProxy.serverRestPort }}
-{{- if or (eq $port (int .Values.server.restPort)) (eq $port (int .Values.server.grpcPort)) }}
-{{- fail (printf "drainProxy.serverRestPort (%d) must differ from server.restPort (%v, the proxy's port) and server.grpcPort (%v)" $port .Values.server.restPort .Values.server.grpcPort) }}
-{{- end }}
-{{- if lt (sub (int .Values.preStopSleepSeconds) (int .Values.endpointRemovalSeconds)) 3 }}
-{{- fail (printf "preStopSleepSeconds (%v) must be at least endpointRemovalSeconds (%v) + 3 with drainProxy.enabled: open REST connections need time for one more request, answered with Connection: close" .Values.preStopSleepSeconds .Values.endpointRemovalSeconds) }}
+{{ printf "grpc.maxConnectionAgeMs (%d, +10%% jitter) + grpc.maxConnectionAgeGraceMs (%d) + endpointRemovalSeconds (%v s) = %d ms exceeds preStopSleepSeconds (%v s): a gRPC connection could outlive the server, which dies at once on SIGTERM; lower the age or raise preStopSleepSeconds to at least %d" $age $grace .Values.endpointRemovalSeconds $needMs .Values.preStopSleepSeconds (div (add $needMs 999) 1000) }}
 {{- end }}
 {{- end }}
 {{- end }}
+{{- if and .Values.drainProxy.enabled (lt (sub (int .Values.preStopSleepSeconds) (int .Values.endpointRemovalSeconds)) 3) }}
+{{ printf "preStopSleepSeconds (%v) must be at least endpointRemovalSeconds (%v) + 3 with drainProxy.enabled: open REST connections need time for one more request, answered with Connection: close" .Values.preStopSleepSeconds .Values.endpointRemovalSeconds }}
+{{- end }}
+{{- end }}
+
+{{/*
+Config polling without file-system polling. With --file_system_poll_wait_seconds=0 the storage
+path source polls once, at start (sources/storage_path/file_system_storage_path_source.cc:422-429
+at 2.20.0); a config reload only swaps its config (:377-398) and never polls again, while
+ServerCore::AddModelsViaModelConfigList waits for every new model to become available
+(model_servers/server_core.cc:437-440) with no timeout (server_core.h:218). A model added to
+models.config therefore blocks the reload, and with it every later one, forever. Refused rather
+than papered over with a pod roll: the kubelet also updates the file inside the running pods, so
+only modelConfigPollSeconds=0 keeps the server from reading it (checksum/models then rolls them).
+*/}}
+{{- define "tf-serving.validateValues.polling" -}}
+{{- if and (eq (int .Values.server.fileSystemPollWaitSeconds) 0) (gt (int .Values.server.modelConfigPollSeconds) 0) }}
+{{ printf "server.fileSystemPollWaitSeconds is 0 but server.modelConfigPollSeconds is %v: TF Serving then scans the model directories only once, at start, so a model added to models.config by a live reload is waited for forever and every later reload is stuck behind it; set server.modelConfigPollSeconds=0 as well (models.config changes then roll the pods), or server.fileSystemPollWaitSeconds >= 1" .Values.server.modelConfigPollSeconds }}
+{{- end }}
+{{- end }}
+
+{{/*
+Thread flags.
+- --tensorflow_session_parallelism beside intra- and inter-op threads: TF Serving refuses to start
+  ("You cannot configure all", model_servers/server.cc:256-263 at 2.20.0); beside only one of them
+  it is ignored (:264-271).
+- --grpc_max_threads caps the synchronous gRPC server's threads (server.cc:412-414). With batching,
+  every request holds a thread while it waits for its batch to fill, and upstream recommends
+  "roughly twice the maximum batch size" request threads (batching/README.md:58-61 at 2.20.0).
+*/}}
+{{- define "tf-serving.validateValues.threads" -}}
+{{- $threads := .Values.server.threads }}
+{{- $cpus := include "tf-serving.cpuLimit" . }}
+{{- $sessionFlag := false }}
+{{- range .Values.server.extraArgs }}
+{{- if regexMatch "^--tensorflow_session_parallelism(=|$)" (toString .) }}{{ $sessionFlag = true }}{{ end }}
+{{- end }}
+{{- if and $sessionFlag (or $cpus (gt (int $threads.intraOp) 0) (gt (int $threads.interOp) 0)) }}
+{{ print "server.extraArgs: --tensorflow_session_parallelism cannot be combined with the intra-/inter-op threads the chart sets (from resources.limits.cpu or server.threads.intraOp/interOp): TF Serving refuses to start with both, and ignores it beside only one; set server.threads.intraOp and server.threads.interOp instead and drop the flag" }}
+{{- end }}
+{{- if .Values.batching.enabled }}
+{{- $floor := mul 2 (int .Values.batching.maxBatchSize) }}
+{{- if and (gt (int $threads.grpcMax) 0) (lt (int $threads.grpcMax) $floor) }}
+{{ printf "server.threads.grpcMax (%d) is below 2 x batching.maxBatchSize (%d): each gRPC request holds a server thread while it waits for its batch, so batches cannot fill and further callers get RESOURCE_EXHAUSTED; set server.threads.grpcMax to at least %d, or 0 to derive it" (int $threads.grpcMax) $floor $floor }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+gRPC channel arguments. TF Serving splits --grpc_channel_arguments on "," and each part on "=",
+then reads parts [0] and [1] without checking how many there are
+(model_servers/server.cc:101-112 at 2.20.0): a "," in a value leaves a part without "=" (an
+out-of-range read), and a "=" cuts the value short. A second --grpc_channel_arguments in
+server.extraArgs would replace the chart's (last flag wins), dropping the connection age the
+shutdown timing relies on.
+*/}}
+{{- define "tf-serving.validateValues.channelArguments" -}}
+{{- $owned := dict "grpc.max_connection_age_ms" "grpc.maxConnectionAgeMs" "grpc.max_connection_age_grace_ms" "grpc.maxConnectionAgeGraceMs" }}
+{{- range $key, $value := .Values.grpc.channelArguments }}
+{{- $text := toString $value }}
+{{- if hasKey $owned $key }}
+{{ printf "grpc.channelArguments.%s is set by the chart: use %s instead" $key (get $owned $key) }}
+{{- else if or (kindIs "invalid" $value) (eq $text "") }}
+{{ printf "grpc.channelArguments.%s has no value: TF Serving would pass an empty argument; give it a value or remove the key" $key }}
+{{- else if or (contains "," $text) (contains "=" $text) (contains "," $key) (contains "=" $key) }}
+{{ printf "grpc.channelArguments.%s: %q contains \",\" or \"=\", which TF Serving's --grpc_channel_arguments parser splits on without bounds checks (a part without \"=\" is read out of range, a \"=\" cuts the value); such a value cannot be passed: remove it" $key $text }}
+{{- end }}
+{{- end }}
+{{- range .Values.server.extraArgs }}
+{{- if regexMatch "^--grpc_channel_arguments(=|$)" (toString .) }}
+{{ print "server.extraArgs: --grpc_channel_arguments would replace the chart's own flag (grpc.maxConnectionAgeMs, grpc.maxConnectionAgeGraceMs); set the arguments as grpc.channelArguments (name: value) instead" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Probe options that need a minimum server release.
+*/}}
+{{- define "tf-serving.validateValues.probes" -}}
+{{- if and .Values.probes.grpcHealthCheck (not (include "tf-serving.supportsGrpcHealth" .)) }}
+{{ printf "probes.grpcHealthCheck needs image.tag >= 2.15.1 (the first release with the gRPC health service); got %q" (include "tf-serving.imageTag" .) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The fetch init container writes into the model volume.
+*/}}
+{{- define "tf-serving.validateValues.modelFetch" -}}
+{{- if and .Values.modelFetch.enabled (has .Values.modelStorage.type (list "persistentVolumeClaim" "existingClaim")) .Values.modelStorage.readOnly }}
+{{ print "modelFetch.enabled writes into the model volume, but modelStorage.readOnly mounts the claim read-only: set modelStorage.readOnly=false or use modelStorage.type=emptyDir" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Value of --grpc_max_threads ("" leaves TF Serving's default, 4 x the CPUs it may run on,
+model_servers/server.h:46 at 2.20.0): server.threads.grpcMax, else 4 x the CPU limit, raised with
+batching to 2 x batching.maxBatchSize (see tf-serving.validateValues.threads).
+*/}}
+{{- define "tf-serving.grpcMaxThreads" -}}
+{{- $cpus := include "tf-serving.cpuLimit" . }}
+{{- if gt (int .Values.server.threads.grpcMax) 0 }}
+{{- int .Values.server.threads.grpcMax }}
+{{- else if $cpus }}
+{{- $n := mul (int $cpus) 4 }}
+{{- if .Values.batching.enabled }}{{ $n = max $n (mul 2 (int .Values.batching.maxBatchSize)) }}{{ end }}
+{{- $n }}
+{{- end }}
+{{- end }}
+
+{{/*
+Path of the drain proxy's readiness endpoint (HAProxy monitor-uri): 200 while every model has an
+AVAILABLE version, else 503. TF Serving serves nothing outside /v1/ and the metrics path.
+*/}}
+{{- define "tf-serving.readyPath" -}}/-/ready{{- end }}
+
+{{/*
+HAProxy backend that health-checks one model. Call with the model name.
+*/}}
+{{- define "tf-serving.readyBackend" -}}ready-{{ . }}{{- end }}
