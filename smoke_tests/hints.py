@@ -44,7 +44,7 @@ HINTS: tuple[Hint, ...] = (
         "a non-numeric .tmp-<id> directory, checks it and renames it to the "
         "number, so the server never sees a partial version and the metadata "
         "is right. To move a version yourself, copy it under a non-numeric name "
-        "on the same volume, then rename it (see README, Publishing versions).",
+        "on the same volume, then rename it (README: Export models).",
     ),
     Hint(
         "no-versions",
