@@ -2,7 +2,8 @@
 # Build the local test images with no registry pull:
 #   tfserving-standin:${TFS_STANDIN_TAG}  the TF Serving STAND-IN (tests only): Debian
 #                                         python3 venv + pinned wheels + our packages,
-#                                         with a tensorflow_model_server shim
+#                                         with a tensorflow_model_server shim behind
+#                                         the official image's entrypoint script
 #   local/busybox:${LOCAL_BUSYBOX_TAG}    Debian's busybox-static, for helm test pods
 #
 # The stand-in's base rootfs (debootstrap minbase + venv + wheels) is cached outside
@@ -197,7 +198,8 @@ build_standin_image() {
   [[ -f "${REPO_ROOT}/tfserving_standin/__main__.py" ]] \
     || die "tfserving_standin/__main__.py is missing: the stand-in package must exist before its image"
   make_scratch_dir ctx
-  cp "${RECIPE_DIR}/Dockerfile" "${RECIPE_DIR}/tensorflow_model_server" "${ctx}/"
+  cp "${RECIPE_DIR}/Dockerfile" "${RECIPE_DIR}/tensorflow_model_server" \
+    "${RECIPE_DIR}/tf_serving_entrypoint.sh" "${ctx}/"
   (cd "${REPO_ROOT}" && tar --exclude=__pycache__ --exclude='*.pyc' -cf - tfserving_standin smoke_tests) \
     | tar -C "${ctx}" -xf -
   log "building ${STANDIN_IMAGE} on ${BASE_IMAGE} (content ${content}, ${SECONDS}s so far)"

@@ -72,10 +72,14 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         "--model-base-path is given (default: --target for REST)",
     )
     p.add_argument(
-        "--input-name", help="input name for row-format requests without metadata"
+        "--input-name",
+        help="input name for unnamed values in a request without export metadata",
     )
     p.add_argument(
-        "--dtype", help="dtype override for every input (DT_FLOAT or float32)"
+        "--dtype",
+        help="dtype override for every input (DT_FLOAT, float32, DT_STRING, ...); "
+        "default: export_metadata.json beside the request, else the values "
+        '(numbers, booleans, {"b64": ...} strings) as tfs-smoke types them',
     )
     p.add_argument(
         "--rate",

@@ -2,12 +2,15 @@
 
 The body comes from a ``sample_request.json`` (the export contract) or, when
 none is given, from the model's REST metadata (zeros of the declared shape).
-The PredictRequest is built field by field from the tensorflow-serving-api
-protos; it is serialized once and workers only ever see bytes.
+Values are typed and encoded by the smoke test's code (``smoke_tests.payloads``
+for samples and ``{"b64": ...}`` strings, ``smoke_tests.tensors`` for
+TensorProtos), so every dtype ``tfs-smoke`` sends, DT_STRING included, works
+here over REST and gRPC. The PredictRequest is serialized once, without
+importing TensorFlow; workers only ever see bytes.
 
 Typical usage example:
 
-    payload = load_payload(Path("sample_request.json"), "fashion_mnist")
+    payload = payload_from_request_file(Path("sample_request.json"))
 """
 
 from __future__ import annotations
@@ -21,31 +24,10 @@ import numpy as np
 import requests
 
 from loadtest import constants
+from smoke_tests import payloads as smoke_payloads
+from smoke_tests import signature as smoke_signature
 
 log = logging.getLogger(__name__)
-
-_DTYPES = {
-    "DT_FLOAT": np.float32,
-    "DT_DOUBLE": np.float64,
-    "DT_INT32": np.int32,
-    "DT_INT64": np.int64,
-    "DT_UINT8": np.uint8,
-    "DT_INT8": np.int8,
-    "DT_INT16": np.int16,
-    "DT_BOOL": np.bool_,
-    "DT_HALF": np.float16,
-}
-_NUMPY_NAMES = {
-    "float32": "DT_FLOAT",
-    "float64": "DT_DOUBLE",
-    "int32": "DT_INT32",
-    "int64": "DT_INT64",
-    "uint8": "DT_UINT8",
-    "int8": "DT_INT8",
-    "int16": "DT_INT16",
-    "bool": "DT_BOOL",
-    "float16": "DT_HALF",
-}
 
 
 class PayloadError(ValueError):
@@ -58,7 +40,8 @@ class Payload:
 
     Attributes:
         rest_body: JSON bytes for ``POST /v1/models/<name>:predict``.
-        inputs: input name -> (TF dtype name, numpy array); used for gRPC.
+        inputs: input name -> (TF dtype name, numpy array; object array of
+            bytes for DT_STRING); used for gRPC.
         signature_name: signature the request targets.
     """
 
@@ -67,14 +50,26 @@ class Payload:
     signature_name: str
 
 
-def _dtype_name(value: str | None) -> str:
-    if not value:
-        return "DT_FLOAT"
-    if value in _DTYPES:
-        return value
-    if value in _NUMPY_NAMES:
-        return _NUMPY_NAMES[value]
-    raise PayloadError(f"unsupported dtype {value!r}; use one of {sorted(_DTYPES)}")
+def _dtype_name(value: str) -> str:
+    try:
+        return smoke_signature.normalize_dtype(value)
+    except smoke_signature.SignatureError as exc:
+        choices = sorted(smoke_signature.DTYPES)
+        raise PayloadError(f"{exc}; use one of {choices} (or numpy names)") from exc
+
+
+def _override(array: np.ndarray, tf_dtype: str, name: str) -> np.ndarray:
+    """Converts one input's values to the ``--dtype`` override."""
+    is_text = array.dtype == object
+    if (tf_dtype == "DT_STRING") != is_text:
+        kind = "strings" if is_text else "numbers"
+        raise PayloadError(
+            f"--dtype {tf_dtype} cannot convert input {name!r}: the sample holds "
+            f"{kind}; drop --dtype or fix the sample"
+        )
+    if is_text:
+        return array
+    return np.asarray(array, dtype=smoke_signature.numpy_dtype(tf_dtype))
 
 
 def _read_export_metadata(request_path: Path) -> dict:
@@ -89,11 +84,16 @@ def payload_from_request_file(
 ) -> Payload:
     """Read a sample_request.json (row ``instances`` or columnar ``inputs``).
 
+    Dtypes come from ``export_metadata.json`` beside the file, else from the
+    values themselves (numbers, booleans, ``{"b64": ...}`` or plain strings),
+    exactly as ``tfs-smoke`` types them.
+
     Args:
         path: the JSON request file.
-        input_name: name of the single input for row-format lists; taken from
-            ``export_metadata.json`` beside the file when omitted.
-        dtype: dtype override (``DT_FLOAT`` or ``float32``) for every input.
+        input_name: name of the single input for unnamed row or columnar values;
+            taken from ``export_metadata.json`` beside the file when omitted.
+        dtype: dtype override (``DT_FLOAT``, ``float32``, ``DT_STRING``...) for
+            every input.
 
     Returns:
         The payload.
@@ -107,42 +107,42 @@ def payload_from_request_file(
         doc = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise PayloadError(f"{path} is not valid JSON: {exc}") from exc
-    meta = _read_export_metadata(path)
-    meta_inputs: dict = meta.get("inputs", {})
-    signature = doc.get("signature_name", meta.get("signature_name", "serving_default"))
-    columns: dict[str, object] = {}
-    if "instances" in doc:
-        rows = doc["instances"]
-        if not isinstance(rows, list) or not rows:
-            raise PayloadError(f"{path}: 'instances' must be a non-empty list")
-        if isinstance(rows[0], dict):
-            for key in rows[0]:
-                columns[key] = [row[key] for row in rows]
-        else:
-            name = input_name or (next(iter(meta_inputs)) if meta_inputs else None)
-            if name is None:
-                raise PayloadError(
-                    f"{path}: cannot tell the input name for a row-format request; "
-                    "pass --input-name or keep export_metadata.json beside it"
-                )
-            columns[name] = rows
-    elif "inputs" in doc:
-        raw = doc["inputs"]
-        if isinstance(raw, dict):
-            columns.update(raw)
-        else:
-            name = input_name or (next(iter(meta_inputs)) if meta_inputs else None)
-            if name is None:
-                raise PayloadError(f"{path}: pass --input-name for unnamed 'inputs'")
-            columns[name] = raw
-    else:
+    if not isinstance(doc, dict) or not ("instances" in doc or "inputs" in doc):
         raise PayloadError(f"{path}: expected an 'instances' or 'inputs' key")
+    meta = _read_export_metadata(path)
+    try:
+        signature = smoke_signature.from_export_metadata(meta)
+    except (smoke_signature.SignatureError, KeyError) as exc:
+        raise PayloadError(f"{path.with_name('export_metadata.json')}: {exc}") from exc
+    try:
+        sample = smoke_payloads.sample_tensors(doc, signature, input_name)
+    except smoke_payloads.PayloadError as exc:
+        fix = ""
+        if input_name is None and signature is None:
+            fix = "; pass --input-name or keep export_metadata.json beside it"
+        raise PayloadError(f"{path}: {exc}{fix}") from exc
     inputs = {}
-    for name, value in columns.items():
-        tf_dtype = _dtype_name(dtype or meta_inputs.get(name, {}).get("dtype"))
-        inputs[name] = (tf_dtype, np.asarray(value, dtype=_DTYPES[tf_dtype]))
+    for name, tensor in sample.tensors.items():
+        if dtype:
+            tf_dtype = _dtype_name(dtype)
+            inputs[name] = (tf_dtype, _override(tensor.values, tf_dtype, name))
+            continue
+        if tensor.note:
+            log.warning("%s: %s", path, tensor.note)
+        inputs[name] = (tensor.dtype, tensor.values)
+    signature_name = doc.get(
+        "signature_name", meta.get("signature_name", constants.DEFAULT_SIGNATURE)
+    )
     body = json.dumps(doc, separators=(",", ":")).encode()
-    return Payload(rest_body=body, inputs=inputs, signature_name=signature)
+    return Payload(rest_body=body, inputs=inputs, signature_name=signature_name)
+
+
+def _zeros(spec: smoke_signature.TensorSpec) -> np.ndarray:
+    """A batch of one of zeros (empty strings for DT_STRING) for an input spec."""
+    shape = [1 if d < 0 else d for d in (spec.shape or ())] or [1]
+    if spec.dtype == "DT_STRING":
+        return np.full(shape, b"", dtype=object)
+    return np.zeros(shape, dtype=smoke_signature.numpy_dtype(spec.dtype))
 
 
 def payload_from_metadata(rest_target: str, model_name: str) -> Payload:
@@ -166,31 +166,24 @@ def payload_from_metadata(rest_target: str, model_name: str) -> Payload:
         raise PayloadError(
             f"cannot read model metadata from {url} ({exc}); pass --request FILE"
         ) from exc
-    sigs = resp.json().get("metadata", {}).get("signature_def", {})
-    sigs = sigs.get("signature_def", sigs)
-    signature = constants.DEFAULT_SIGNATURE
-    if signature not in sigs:
-        raise PayloadError(f"{url} has no {signature!r} signature; pass --request")
-    inputs = {}
-    instance: dict[str, object] = {}
-    for name, spec in sigs[signature].get("inputs", {}).items():
-        tf_dtype = _dtype_name(spec.get("dtype"))
-        dims = [
-            int(d.get("size", 1)) for d in spec.get("tensor_shape", {}).get("dim", [])
-        ]
-        shape = [1 if d < 0 else d for d in dims] or [1]
-        array = np.zeros(shape, dtype=_DTYPES[tf_dtype])
-        inputs[name] = (tf_dtype, array)
-        instance[name] = array[0].tolist()
-    if not inputs:
-        raise PayloadError(f"{url}: signature {signature!r} declares no inputs")
-    if len(instance) == 1:
-        rows: list[object] = [next(iter(instance.values()))]
-    else:
-        rows = [instance]
-    doc = {"signature_name": signature, "instances": rows}
+    signature_name = constants.DEFAULT_SIGNATURE
+    try:
+        signature = smoke_signature.from_rest_metadata(resp.json(), signature_name)
+    except (smoke_signature.SignatureError, ValueError) as exc:
+        raise PayloadError(f"{url}: {exc}; pass --request") from exc
+    if not signature.inputs:
+        raise PayloadError(
+            f"{url}: signature {signature_name!r} declares no inputs; pass --request"
+        )
+    tensors = {
+        name: smoke_payloads.InputTensor(name, _zeros(spec), spec.dtype)
+        for name, spec in signature.inputs.items()
+    }
+    sample = smoke_payloads.SampleTensors(tensors, named=len(tensors) > 1)
+    doc = smoke_payloads.row_body(sample, signature_name)
     body = json.dumps(doc, separators=(",", ":")).encode()
-    return Payload(rest_body=body, inputs=inputs, signature_name=signature)
+    inputs = {name: (t.dtype, t.values) for name, t in tensors.items()}
+    return Payload(rest_body=body, inputs=inputs, signature_name=signature_name)
 
 
 def find_sample_request(model_base_path: Path) -> Path:
@@ -213,7 +206,7 @@ def find_sample_request(model_base_path: Path) -> Path:
 
 
 def grpc_request_bytes(payload: Payload, model_name: str) -> bytes:
-    """Serialize a PredictRequest for the payload (imports the protos once).
+    """Serialize a PredictRequest for the payload, as ``tfs-smoke`` builds it.
 
     Args:
         payload: the payload.
@@ -221,20 +214,18 @@ def grpc_request_bytes(payload: Payload, model_name: str) -> bytes:
 
     Returns:
         The serialized ``tensorflow.serving.PredictRequest``.
-    """
-    from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
-    from tensorflow_serving.apis import predict_pb2
 
-    request = predict_pb2.PredictRequest()
-    request.model_spec.name = model_name
-    request.model_spec.signature_name = payload.signature_name
+    Raises:
+        PayloadError: the TF Serving API protos are not installed.
+    """
+    from smoke_tests import protos, tensors
+    from smoke_tests.grpc_client import model_spec
+
+    try:
+        request = protos.message("tensorflow.serving.PredictRequest")()
+    except protos.ProtoLoadError as exc:
+        raise PayloadError(f"cannot build a gRPC request: {exc}") from exc
+    model_spec(request.model_spec, model_name, signature_name=payload.signature_name)
     for name, (tf_dtype, array) in payload.inputs.items():
-        tensor = tensor_pb2.TensorProto(
-            dtype=types_pb2.DataType.Value(tf_dtype),
-            tensor_shape=tensor_shape_pb2.TensorShapeProto(
-                dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in array.shape]
-            ),
-            tensor_content=np.ascontiguousarray(array).tobytes(),
-        )
-        request.inputs[name].CopyFrom(tensor)
+        request.inputs[name].CopyFrom(tensors.to_proto(array, tf_dtype))
     return request.SerializeToString()

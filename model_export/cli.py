@@ -164,7 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     resnet.add_argument(
         "--image-bytes-signature",
         action="store_true",
-        help="make serving_default take encoded JPEG/PNG bytes (REST: {'b64': ...})",
+        help="serving_default as in TF Serving's ResNet tutorials: 'image_bytes' "
+        "(encoded JPEG/PNG, REST {'b64': ...}) -> 'classes' (int64), "
+        "'probabilities'",
     )
     resnet.add_argument(
         "--input-size",

@@ -58,5 +58,7 @@ RESNET_BASE_PATH = "models/resnet50"
 RESNET_BYTES_INPUT = "image_bytes"
 RESNET_FLOAT_INPUT = "images"
 RESNET_OUTPUT = "probabilities"
+RESNET_CLASSES_OUTPUT = "classes"
+"""int64 argmax of the probabilities, as in the tutorials' ResNet SavedModel."""
 RESNET_FLOAT_SIGNATURE = "predict_images"
 RESNET_WEIGHTS_CHOICES = ("auto", "imagenet", "none")

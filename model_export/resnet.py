@@ -1,10 +1,13 @@
-"""Exports Keras' ResNet50, optionally with a signature that takes encoded images.
+"""Exports Keras' ResNet50, optionally with the tutorials' encoded-image signature.
 
-With `image_bytes=True`, serving_default takes "image_bytes" (tf.string, a batch
-of JPEG/PNG files), decodes, resizes and preprocesses them in the graph, so REST
-clients send {"instances": [{"b64": "..."}]}. The float signature
-"predict_images" takes "images" float32 (-1, S, S, 3) holding RGB values in
-[0, 255] and is always exported (it is serving_default without image_bytes).
+With `image_bytes=True`, serving_default has the signature of the ResNet
+SavedModel that TF Serving's tutorials serve: "image_bytes" (tf.string, a batch
+of JPEG or PNG files) in, "classes" (int64, the argmax) and "probabilities"
+(float32) out. Images are decoded, resized and preprocessed in the graph, so
+REST clients send {"instances": [{"b64": "..."}]} and read
+predictions[0]["classes"]. The float signature "predict_images" takes "images"
+float32 (-1, S, S, 3) holding RGB values in [0, 255] and is always exported
+(it is serving_default without image_bytes); it has the same outputs.
 
 Typical usage example:
 
@@ -84,7 +87,7 @@ def build_resnet50(weights: str, input_size: int):
 
 
 def _sample_images(size: int, rows: int) -> np.ndarray:
-    """Smooth seeded RGB images (uint8) that compress well as PNG."""
+    """Smooth seeded RGB images (uint8) that compress well as JPEG."""
     rng = np.random.default_rng(constants.DEFAULT_SEED)
     grid = np.linspace(0.0, 1.0, size, dtype=np.float32)
     images = []
@@ -132,7 +135,13 @@ def export_resnet50(
     size = input_size
 
     def predict_images(images: tf.Tensor) -> dict[str, tf.Tensor]:
-        return {constants.RESNET_OUTPUT: model(preprocess(images), training=False)}
+        probabilities = model(preprocess(images), training=False)
+        return {
+            constants.RESNET_CLASSES_OUTPUT: tf.argmax(
+                probabilities, axis=-1, output_type=tf.int64
+            ),
+            constants.RESNET_OUTPUT: probabilities,
+        }
 
     def decode_one(data: tf.Tensor) -> tf.Tensor:
         image = tf.io.decode_image(data, channels=3, expand_animations=False)
@@ -153,7 +162,9 @@ def export_resnet50(
     bytes_spec = [tf.TensorSpec((None,), tf.string, constants.RESNET_BYTES_INPUT)]
     pixels = _sample_images(size, RESNET_SAMPLE_SIZE)
     if image_bytes:
-        encoded = np.array([tf.io.encode_png(p).numpy() for p in pixels], dtype=object)
+        encoded = np.array(
+            [tf.io.encode_jpeg(p, quality=95).numpy() for p in pixels], dtype=object
+        )
         sample = {constants.RESNET_BYTES_INPUT: encoded}
         reference = predict_bytes(tf.constant(encoded))
         serving = (predict_bytes, bytes_spec)

@@ -1,6 +1,7 @@
 """The named smoke checks and the runner that executes them in order.
 
-Each check yields a :class:`CheckResult` (pass/fail/skip plus detail). A transport
+Each check yields a :class:`CheckResult` (pass/fail/skip/warn plus detail; a
+warning never fails the run). A transport
 failure (refused, timed out) marks that protocol unreachable and later checks of
 the same protocol are skipped, so a dead target costs one ``--timeout`` per
 protocol rather than one per check. The clients retry once on a connection error
@@ -13,6 +14,7 @@ Typical usage example:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -22,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from smoke_tests import compare, constants, hints, payloads, signature
+from smoke_tests import compare, constants, hints, inputs, payloads, signature
 from smoke_tests.grpc_client import (
     ChannelCounts,
     GrpcCallError,
@@ -43,7 +45,7 @@ from smoke_tests.status import (
 
 logger = logging.getLogger(__name__)
 
-PASS, FAIL, SKIP = "pass", "fail", "skip"
+PASS, FAIL, SKIP, WARN = "pass", "fail", "skip", "warn"
 _DETAIL_LIMIT = 600
 _UNREACHABLE = {"UNAVAILABLE", "DEADLINE_EXCEEDED"}
 
@@ -71,6 +73,10 @@ class CheckFailed(Exception):
 
 class CheckSkipped(Exception):
     """Raised inside a check to skip it with a reason."""
+
+
+class CheckWarning(Exception):
+    """Raised inside a check to report a risk that does not fail the run."""
 
 
 @dataclass
@@ -147,6 +153,8 @@ class SmokeRun:
                 result = CheckResult(name, PASS, body(), gating)
             except CheckSkipped as skip:
                 result = CheckResult(name, SKIP, str(skip))
+            except CheckWarning as warning:
+                result = CheckResult(name, WARN, _short(str(warning)), gating=False)
             except CheckFailed as err:
                 result = CheckResult(name, FAIL, _short(str(err)), gating)
             except TransportError as err:
@@ -169,7 +177,7 @@ class SmokeRun:
             plural = "retry" if retried == 1 else "retries"
             result.detail += f" (after {retried} {plural} on connection error)"
         result.detail += retry_note(grpc_counts, self._grpc_counts())
-        if result.status == FAIL:
+        if result.status in (FAIL, WARN):
             result.hints = hints.find(result.detail)
         logger.info("%s: %s %s", name, result.status, result.detail)
         self.results.append(result)
@@ -198,6 +206,7 @@ class SmokeRun:
     def run(self) -> list[CheckResult]:
         """Runs all checks in order and returns their results."""
         cfg = self.config
+        self._record("export.versions", None, self._export_versions)
         if cfg.wait_ready > 0:
             self._record("ready.wait", None, self._wait_ready)
         self._record("rest.status", "rest", self._rest_status)
@@ -561,11 +570,51 @@ class SmokeRun:
         diff = compare.max_abs_diff(self.grpc_outputs, self.rest_outputs)
         return f"REST and gRPC agree (max |diff| {diff or 0:.2g})"
 
-    @staticmethod
-    def _not_served() -> str:
+    def _not_served(self) -> str:
+        """Skips an error probe, saying why the status checks failed."""
+        if self.states and any(s.state == "AVAILABLE" for s in self.states):
+            _, detail = evaluate_versions(self.states, self.config.expect_versions)
+            raise CheckSkipped(f"{detail} (see *.status): error paths skipped")
         raise CheckSkipped(
             "the model is not served (see *.status): error paths skipped"
         )
+
+    def _export_versions(self) -> str:
+        """Every version's export_metadata.json must name its own directory.
+
+        A version directory made with a plain copy (``cp -r 1 2``) still says
+        version 1, and its golden outputs describe version 1; a copy is also not
+        atomic, so the server may have caught it half-written (see README).
+        """
+        version_dir = self.config.bundle.directory.parent
+        if not version_dir.name.isdigit():
+            raise CheckSkipped(
+                f"{self.config.bundle.directory} is not inside a version directory"
+            )
+        base = version_dir.parent
+        copies, checked = [], []
+        for version in inputs.version_dirs(base):
+            path = (
+                base / str(version) / constants.ASSETS_EXTRA
+            ) / constants.EXPORT_METADATA_FILE
+            try:
+                named = json.loads(path.read_text(encoding="utf-8")).get("version")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if named is None:
+                continue
+            checked.append(version)
+            if str(named).strip() != str(version):
+                copies.append(f"{path} names version {named}")
+        if copies:
+            raise CheckWarning(
+                "; ".join(copies)
+                + ": a plain copy of another version (cp -r)? its golden outputs "
+                "describe that version, and a copy is not atomic"
+            )
+        if not checked:
+            raise CheckSkipped(f"no export_metadata.json under {base} names a version")
+        return f"versions {checked} under {base} each name their own directory"
 
     def _missing_model(self) -> str:
         return f"{self.config.model}-smoke-missing"
@@ -641,6 +690,13 @@ class SmokeRun:
         if not path:
             raise CheckSkipped("no --metrics-path given")
         reply = self.config.rest.get(path)
+        if reply.status == 404:
+            raise CheckFailed(
+                f"GET {path}: HTTP 404: no metrics page at this path. TF Serving "
+                "serves one only when started with --monitoring_config_file naming "
+                f'prometheus_config {{ enable: true, path: "{path}" }}; with this '
+                "chart set monitoring.enabled=true (and monitoring.path)"
+            )
         if reply.status != 200:
             raise CheckFailed(f"GET {path}: HTTP {reply.status}: {reply.text[:200]}")
         if constants.METRIC_REQUEST_COUNT not in reply.text:

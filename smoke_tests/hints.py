@@ -30,6 +30,23 @@ HINTS: tuple[Hint, ...] = (
         "requested version or label is loaded.",
     ),
     Hint(
+        "version-mismatch",
+        r"expected versions \[[\d, ]*\], server serves \[",
+        "The model is served, at other versions than expected. Check "
+        "--expect-versions against the numeric directories under the base path "
+        "and the version policy (the default, latest, serves only the newest; "
+        "chart: model.versionPolicy specific/all keeps older ones).",
+    ),
+    Hint(
+        "copied-version",
+        r"a plain copy of another version",
+        "Publish versions with tfs-export (train, convert, resnet50): it writes "
+        "a non-numeric .tmp-<id> directory, checks it and renames it to the "
+        "number, so the server never sees a partial version and the metadata "
+        "is right. To move a version yourself, copy it under a non-numeric name "
+        "on the same volume, then rename it (README: Export models).",
+    ),
+    Hint(
         "no-versions",
         r"No versions of servable",
         "The base path has no numeric version directory holding saved_model.pb. "

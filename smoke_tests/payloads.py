@@ -116,7 +116,9 @@ def _to_array(values: Any, dtype: str) -> np.ndarray:
     return np.asarray(values, dtype=numpy_dtype(dtype))
 
 
-def _sole_input(signature: Signature | None) -> str:
+def _sole_input(signature: Signature | None, input_name: str | None = None) -> str:
+    if input_name:
+        return input_name
     if signature is not None and len(signature.inputs) == 1:
         return next(iter(signature.inputs))
     names = sorted(signature.inputs) if signature else []
@@ -127,13 +129,17 @@ def _sole_input(signature: Signature | None) -> str:
 
 
 def sample_tensors(
-    sample: dict[str, Any], signature: Signature | None
+    sample: dict[str, Any],
+    signature: Signature | None,
+    input_name: str | None = None,
 ) -> SampleTensors:
     """Turns sample_request.json into typed request tensors.
 
     Args:
         sample: ``{"instances": [...]}`` (row) or ``{"inputs": ...}`` (columnar).
         signature: the served signature; picks dtypes and the name of a sole input.
+        input_name: the input that unnamed values belong to (default: the
+            signature's sole input).
 
     Raises:
         PayloadError: the sample is empty or cannot be mapped to inputs.
@@ -148,11 +154,11 @@ def sample_tensors(
         if named:
             raw = {k: [inst[k] for inst in instances] for k in instances[0]}
         else:
-            raw = {_sole_input(signature): instances}
+            raw = {_sole_input(signature, input_name): instances}
     elif "inputs" in sample:
         named = isinstance(sample["inputs"], dict) and not is_b64(sample["inputs"])
         inputs = _decode_b64(sample["inputs"])
-        raw = inputs if named else {_sole_input(signature): inputs}
+        raw = inputs if named else {_sole_input(signature, input_name): inputs}
     else:
         raise PayloadError("sample request has neither 'instances' nor 'inputs'")
     tensors: dict[str, InputTensor] = {}

@@ -16,14 +16,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from smoke_tests.checks import FAIL, PASS, CheckResult
+from smoke_tests.checks import FAIL, PASS, SKIP, WARN, CheckResult
 from smoke_tests.hints import Hint
 
-_STYLES = {PASS: "green", FAIL: "bold red", "skip": "yellow"}
+_STYLES = {PASS: "green", FAIL: "bold red", SKIP: "yellow", WARN: "bold yellow"}
 
 
 def status_label(result: CheckResult) -> str:
-    """Returns PASS/FAIL/SKIP, marking failures that do not set the exit code."""
+    """Returns PASS/FAIL/SKIP/WARN, marking failures that do not set the exit code."""
     label = result.status.upper()
     return (
         label + " (non-gating)"
@@ -57,6 +57,7 @@ def print_table(results: list[CheckResult], console: Console) -> None:
         f"{verdict}: {counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['skipped']} skipped"
         + (f", {counts['non_gating']} non-gating" if counts["non_gating"] else "")
+        + (f", {counts['warnings']} warning(s)" if counts["warnings"] else "")
     )
 
 
@@ -70,12 +71,13 @@ def grouped_hints(results: list[CheckResult]) -> list[tuple[Hint, list[str]]]:
 
 
 def summary(results: list[CheckResult]) -> dict[str, int]:
-    """Counts passed, failed (gating), non-gating failures and skipped checks."""
+    """Counts passed, failed (gating), non-gating failures, skips and warnings."""
     return {
         "passed": sum(r.status == PASS for r in results),
         "failed": sum(r.failed for r in results),
         "non_gating": sum(r.status == FAIL and not r.gating for r in results),
-        "skipped": sum(r.status == "skip" for r in results),
+        "skipped": sum(r.status == SKIP for r in results),
+        "warnings": sum(r.status == WARN for r in results),
     }
 
 

@@ -25,13 +25,22 @@ class VersionState:
 def evaluate_versions(
     states: list[VersionState], expected: list[int]
 ) -> tuple[bool, str]:
-    """Decides whether expected versions (or any, if none given) are AVAILABLE."""
+    """Decides whether expected versions (or any, if none given) are AVAILABLE.
+
+    A miss names what the server does serve: "expected versions [1], server
+    serves [4] (v4:AVAILABLE)", so a model served at other versions is not
+    mistaken for one that is not served at all.
+    """
     seen = ", ".join(f"v{s.version}:{s.state}" for s in states) or "no versions"
-    available = {s.version for s in states if s.state == "AVAILABLE"}
+    available = sorted({s.version for s in states if s.state == "AVAILABLE"})
     if expected:
         missing = [v for v in expected if v not in available]
         if missing:
-            return False, f"expected AVAILABLE {missing}; server reports {seen}"
+            serves = available or "none"
+            detail = f"expected versions {sorted(expected)}, server serves {serves}"
+            if available and len(missing) < len(expected):
+                detail += f": {missing} missing"
+            return False, f"{detail} ({seen})"
         return True, f"AVAILABLE {sorted(expected)} ({seen})"
     if not available:
         return False, f"no version is AVAILABLE; server reports {seen}"

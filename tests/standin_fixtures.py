@@ -12,7 +12,9 @@ starts ``python -m tfserving_standin`` on free loopback ports with
 tensorflow_model_server's ``--flag=value`` syntax and returns a
 ``StandinServer``; every process it started is stopped (SIGTERM) at the end of
 the test. ``standin_fashion_mnist`` is one session-wide server for the
-read-only ``fashion_mnist_base_path`` with Prometheus metrics enabled.
+read-only ``fashion_mnist_base_path`` with Prometheus metrics enabled;
+``standin_resnet`` serves ``resnet_bytes_base_path`` (the tutorials' ResNet
+signature) as model "resnet".
 
 Typical usage example:
 
@@ -205,6 +207,24 @@ def standin_fashion_mnist(
         "--tensorflow_intra_op_parallelism=2",
         "--tensorflow_inter_op_parallelism=2",
         "--max_num_load_retries=0",
+        log_dir=work,
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def standin_resnet(
+    resnet_bytes_base_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StandinServer]:
+    """One stand-in for the session serving ``resnet_bytes_base_path`` (version 1)
+    as model "resnet", the name TF Serving's tutorial clients send to."""
+    work = tmp_path_factory.mktemp("standin-resnet")
+    server = start_standin(
+        resnet_bytes_base_path,
+        "--file_system_poll_wait_seconds=0",
+        "--max_num_load_retries=0",
+        model_name=resnet_bytes_base_path.name,
         log_dir=work,
     )
     yield server

@@ -19,6 +19,7 @@ SCRIPTS = [
     "hack/demo.sh",
     "hack/kind-down.sh",
     "images/tfserving-standin/tensorflow_model_server",
+    "images/tfserving-standin/tf_serving_entrypoint.sh",
 ]
 
 

@@ -37,5 +37,6 @@ def make_loopback() -> Iterator:
 
 from tests.standin_fixtures import (  # noqa: E402, F401
     standin_fashion_mnist,
+    standin_resnet,
     standin_server_factory,
 )

@@ -58,3 +58,33 @@ def test_short_open_loop_run_against_the_standin(
     # The server's own time is part of what the client measured.
     assert 0 < latency["p50"] <= latency["p99"]
     assert latency["mean"] <= client_p99 * 2 + 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "protocol", ["rest", "grpc"], ids=["standin-rest", "standin-grpc"]
+)
+def test_resnet_image_bytes_export_loads_over_both_protocols(
+    standin_resnet, resnet_bytes_base_path, tmp_path, protocol
+):
+    """Regression: tfs-load refused the ResNet export's sample request (DT_STRING
+    {"b64": ...} JPEG bytes) with "unsupported dtype 'DT_STRING'"."""
+    server = standin_resnet
+    target = server.rest_url if protocol == "rest" else server.grpc_target
+    code, summary = run_cli(
+        tmp_path,
+        "--protocol", protocol,
+        "--target", target,
+        "--model-name", server.model_name,
+        "--model-base-path", str(resnet_bytes_base_path),
+        "--rate", "5",
+        "--duration", "2",
+        "--warmup", "0.5",
+        "--max-error-rate", "0",
+        "--deadline", "30",
+        *RELAXED_GATES,
+    )  # fmt: skip
+    assert summary is not None, f"no summary (exit {code})"
+    assert code == constants.EXIT_PASS, (summary["gates"], summary["errors_by_kind"])
+    counts = summary["counts"]
+    assert counts["ok"] == counts["scheduled"] == 10 and counts["errors"] == 0

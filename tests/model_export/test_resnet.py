@@ -1,6 +1,7 @@
-"""Tests for the ResNet50 export with an encoded-image-bytes signature.
+"""Tests for the ResNet50 export with the tutorials' encoded-image signature.
 
-Uses --input-size 32 and random weights to keep CPU cost low.
+Uses the session fixture `resnet_bytes_base_path` (--input-size 32, random
+weights) to keep CPU cost low.
 """
 
 import base64
@@ -10,24 +11,23 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from model_export import cli, constants, signatures, warmup
+from model_export import constants, signatures, warmup
+from tests.conftest import RESNET_FIXTURE_SIZE as SIZE
 
 pytestmark = pytest.mark.slow
 
-SIZE = 32
+OUTPUTS = {
+    "classes": {"dtype": "DT_INT64", "shape": [-1]},
+    "probabilities": {"dtype": "DT_FLOAT", "shape": [-1, 1000]},
+}
 
 
 @pytest.fixture(scope="module")
-def resnet_version_dir(tmp_path_factory):
-    base = tmp_path_factory.mktemp("models") / "resnet50"
-    argv = ["resnet50", "--base-path", str(base), "--weights", "none"]
-    argv += ["--input-size", str(SIZE), "--image-bytes-signature"]
-    argv += ["--warmup-records", "4"]
-    assert cli.main(argv) == 0
-    return base / "1"
+def resnet_version_dir(resnet_bytes_base_path):
+    return resnet_bytes_base_path / "1"
 
 
-def test_serving_default_takes_image_bytes_and_float_signature_is_kept(
+def test_serving_default_has_the_tutorial_signature_and_float_one_is_kept(
     resnet_version_dir,
 ):
     sigs = signatures.read_signatures(resnet_version_dir)
@@ -38,9 +38,7 @@ def test_serving_default_takes_image_bytes_and_float_signature_is_kept(
         "images": {"dtype": "DT_FLOAT", "shape": [-1, SIZE, SIZE, 3]}
     }
     for name in ("serving_default", "predict_images"):
-        assert signatures.public_spec(sigs[name]["outputs"]) == {
-            "probabilities": {"dtype": "DT_FLOAT", "shape": [-1, 1000]}
-        }
+        assert signatures.public_spec(sigs[name]["outputs"]) == OUTPUTS
 
 
 def test_b64_sample_decodes_to_the_golden_outputs(resnet_version_dir):
@@ -50,14 +48,19 @@ def test_b64_sample_decodes_to_the_golden_outputs(resnet_version_dir):
     encoded = [base64.b64decode(row["b64"]) for row in sample["instances"]]
     loaded = tf.saved_model.load(str(resnet_version_dir))
     served = loaded.signatures["serving_default"](image_bytes=tf.constant(encoded))
+    rows = golden["predictions"]
     np.testing.assert_allclose(
         served["probabilities"].numpy(),
-        np.asarray(golden["predictions"], np.float32),
+        np.asarray([row["probabilities"] for row in rows], np.float32),
         rtol=1e-4,
         atol=1e-4,
     )
+    classes = served["classes"].numpy()
+    assert classes.dtype == np.int64
+    assert classes.tolist() == [row["classes"] for row in rows]
+    assert classes.tolist() == np.argmax(served["probabilities"], axis=-1).tolist()
     # The float signature agrees with the bytes signature on the decoded pixels.
-    pixels = np.stack([tf.io.decode_png(e, channels=3).numpy() for e in encoded])
+    pixels = np.stack([tf.io.decode_jpeg(e, channels=3).numpy() for e in encoded])
     floats = loaded.signatures["predict_images"](
         images=tf.constant(pixels.astype(np.float32))
     )
@@ -74,6 +77,7 @@ def test_warmup_records_carry_encoded_images(resnet_version_dir):
     tensor = logs[0].predict_log.request.inputs["image_bytes"]
     assert tf.dtypes.as_dtype(tensor.dtype) == tf.string
     assert [d.size for d in tensor.tensor_shape.dim] == [1]
+    assert tensor.string_val[0][:3] == b"\xff\xd8\xff"  # JPEG, as the tutorials send
     image = tf.io.decode_image(tensor.string_val[0], channels=3)
     assert tuple(image.shape) == (SIZE, SIZE, 3)
 

@@ -19,6 +19,7 @@ def _results():
         failed,
         CheckResult("versions.failed", "fail", "v3 UNKNOWN: boom", gating=False),
         CheckResult("rest.metrics", "skip", "no --metrics-path given"),
+        CheckResult("export.versions", "warn", "2/... names version 1", gating=False),
     ]
 
 
@@ -28,6 +29,7 @@ def test_summary_counts_gating_and_non_gating_failures():
         "failed": 1,
         "non_gating": 1,
         "skipped": 1,
+        "warnings": 1,
     }
 
 
@@ -51,8 +53,20 @@ def test_table_shows_every_check_and_a_hint_line_per_known_error():
     for name in ("grpc.status", "rest.status", "versions.failed", "rest.metrics"):
         assert name in text
     assert "FAIL (non-gating)" in text
+    assert "WARN" in text
     assert "hint servable-not-found (rest.status)" in text
-    assert "FAILED: 1 passed, 1 failed, 1 skipped, 1 non-gating" in text
+    assert "FAILED: 1 passed, 1 failed, 1 skipped, 1 non-gating, 1 warning(s)" in text
+
+
+def test_warnings_alone_do_not_fail_the_verdict():
+    results = [
+        CheckResult("rest.status", "pass", "v1:AVAILABLE"),
+        CheckResult("export.versions", "warn", "names version 1", gating=False),
+    ]
+    buffer = io.StringIO()
+    report.print_table(results, Console(file=buffer, width=200, color_system=None))
+    assert "PASSED: 1 passed, 0 failed, 0 skipped, 1 warning(s)" in buffer.getvalue()
+    assert not any(r.failed for r in results)
 
 
 def test_a_hint_shared_by_several_checks_is_printed_once():

@@ -174,6 +174,40 @@ def test_standin_missing_expected_version_fails(
     assert "[2]" in checks["rest.status"]["detail"]
 
 
+def test_standin_model_served_at_other_versions_names_them(
+    standin_fashion_mnist, fashion_mnist_base_path, tmp_path
+):
+    """The server serves v1; the caller expects v4 (e.g. a stale --expect-versions)."""
+    sample = fashion_mnist_base_path / "1" / "assets.extra"
+    code, report = _run(
+        standin_fashion_mnist, sample, tmp_path, "--expect-versions", "4"
+    )
+    checks = _by_name(report)
+    assert code == 1
+    for name in ("rest.status", "grpc.status"):
+        assert "expected versions [4], server serves [1]" in checks[name]["detail"]
+        assert "version-mismatch" in _hint_keys(checks[name])
+    probe = checks["rest.error.unknown_model"]
+    assert probe["status"] == "skip"
+    assert "not served" not in probe["detail"], probe["detail"]
+    assert "server serves [1]" in probe["detail"]
+
+
+def test_standin_without_monitoring_gets_a_metrics_404_that_names_the_flag(
+    standin_server_factory, fashion_mnist_base_path, tmp_path
+):
+    server = standin_server_factory(fashion_mnist_base_path)
+    code, report = _run(
+        server, fashion_mnist_base_path, tmp_path, "--metrics-path", METRICS_PATH
+    )
+    metrics = _by_name(report)["rest.metrics"]
+    assert code == 1
+    assert metrics["status"] == "fail"
+    assert "HTTP 404" in metrics["detail"]
+    assert "--monitoring_config_file" in metrics["detail"]
+    assert "monitoring.enabled" in metrics["detail"]
+
+
 def test_standin_rest_only_runs_without_grpc_or_tensorflow(
     standin_fashion_mnist, fashion_mnist_base_path, tmp_path
 ):
@@ -289,6 +323,9 @@ def test_standin_labels_are_checked_and_predictions_follow_them(
     assert code == 0, {
         n: c["detail"] for n, c in checks.items() if c["status"] == "fail"
     }
+    # v2 is a plain copy of v1 (copytree above): reported, but not a failure.
+    assert checks["export.versions"]["status"] == "warn"
+    assert "copied-version" in _hint_keys(checks["export.versions"])
     assert checks["rest.labels"]["detail"] == "canary=v2, stable=v1"
     assert checks["grpc.labels"]["status"] == "pass"
     assert checks["grpc.predict"]["detail"].startswith("v2:")
