@@ -23,7 +23,14 @@ from tfserving_standin.config import ServerOptions
 
 logger = logging.getLogger(__name__)
 
-_INT_RE = re.compile(r"^[ \t\n]*[+-]?[0-9]+$")
+_INT_RE = re.compile(r"[ \t\n]*[+-]?[0-9]+")
+# sscanf("%f%c") == 1: leading space only, no digit separators (Python's float()
+# also takes trailing space and "1_0").
+_FLOAT_RE = re.compile(
+    r"[ \t\n]*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+    r"|inf(?:inity)?|nan)",
+    re.IGNORECASE,
+)
 
 # (flag, ServerOptions field, type, honoured by the stand-in?, help) in main.cc order.
 FLAGS: list[tuple[str, str, type, bool, str]] = [
@@ -194,10 +201,12 @@ def _parse_value(kind: type, text: str):
     if kind is str:
         return text
     if kind is int:
-        if not _INT_RE.match(text):
+        if not _INT_RE.fullmatch(text):
             raise ValueError(text)
         return int(text)
     if kind is float:
+        if not _FLOAT_RE.fullmatch(text):
+            raise ValueError(text)
         return float(text)
     raise TypeError(kind)
 
