@@ -80,10 +80,21 @@ def _invalid(message: str) -> ServingError:
     return ServingError(Code.INVALID_ARGUMENT, message)
 
 
+def _innermost_container(text: str, end: int) -> str:
+    """The opening bracket of the array or object still open at text[end]."""
+    stack = []
+    for match in _BRACKET_RE.finditer(text, 0, end):
+        token = match.group()
+        if token in ("[", "{"):
+            stack.append(token)
+        elif token in ("]", "}"):
+            stack.pop()
+    return stack[-1] if stack else ""
+
+
 def _parse_error_text(exc: json.JSONDecodeError, text: str) -> str:
     if exc.msg.startswith("Expecting ',' delimiter"):
-        opener = max(text.rfind("[", 0, exc.pos), text.rfind("{", 0, exc.pos))
-        if opener >= 0 and text[opener] == "{":
+        if _innermost_container(text, exc.pos) == "{":
             return "Missing a comma or '}' after an object member."
         return "Missing a comma or ']' after an array element."
     if exc.msg.startswith("Invalid control character"):
@@ -117,6 +128,7 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_object_from_pairs)
 # -Infinity. Inf / -Inf / -NaN outside strings are rewritten to those.
 _STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
 _LITERAL_RE = re.compile(_STRING + r"|-?Inf(?!i)|-NaN")
+_BRACKET_RE = re.compile(_STRING + r"|[][{}]")
 _LITERALS = {"Inf": "Infinity", "-Inf": "-Infinity", "-NaN": "NaN"}
 # A value rapidjson refuses is reported where matching its literal stopped.
 _PARTIAL_LITERAL_RE = re.compile(

@@ -82,6 +82,18 @@ def test_standin_json_inf_inside_strings_is_left_alone():
             id="standin-error-after-inf-keeps-its-offset",
         ),
         pytest.param(
+            b'{"a": [1] "b": 2}',
+            "JSON Parse error: Missing a comma or '}' after an object member. at "
+            "offset: 10",
+            id="standin-missing-comma-after-a-nested-array",
+        ),
+        pytest.param(
+            b'{"a": [{"b": "]"} 2]}',
+            "JSON Parse error: Missing a comma or ']' after an array element. at "
+            "offset: 18",
+            id="standin-missing-comma-after-a-nested-object",
+        ),
+        pytest.param(
             b'{"instances": [1e309]}',
             "JSON Parse error: Number too big to be stored in double. at offset: 15",
             id="standin-exponent-too-big",
