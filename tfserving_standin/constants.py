@@ -32,7 +32,7 @@ REGRESS_METHOD_NAME = "tensorflow/serving/regress"
 GRPC_ERROR_MESSAGE_LIMIT = 1024
 # Shutdown: by default like tensorflow_model_server, which installs no SIGTERM or
 # SIGINT handler (only SIGPIPE is ignored: util/net_http/server/internal/
-# evhttp_server.cc:52 at 2.18.0), so a signal ends it at once and as PID 1 it
+# evhttp_server.cc:52 at 2.20.0), so a signal ends it at once and as PID 1 it
 # ignores SIGTERM until SIGKILL. Setting this variable to 1 (unit tests only, never
 # e2e) restores a graceful drain of SHUTDOWN_GRACE_SECONDS instead.
 GRACEFUL_SHUTDOWN_ENV = "TFS_STANDIN_GRACEFUL_SHUTDOWN"
