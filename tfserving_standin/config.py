@@ -13,6 +13,7 @@ Typical usage example:
 
 import dataclasses
 import logging
+import re
 from pathlib import Path
 
 from google.protobuf import (
@@ -20,7 +21,7 @@ from google.protobuf import (
     descriptor_pool,
     message_factory,
     text_format,
-    wrappers_pb2,  # noqa: F401  (registers wrappers.proto in the default pool)
+    wrappers_pb2,
 )
 from tensorflow_serving.config import model_server_config_pb2
 
@@ -28,6 +29,8 @@ from tfserving_standin import constants
 from tfserving_standin.errors import Code, ServingError
 
 logger = logging.getLogger(__name__)
+
+_LOCATION_RE = re.compile(r"^\d+(?::\d+)? : ")
 
 
 @dataclasses.dataclass
@@ -90,26 +93,48 @@ class ServerOptions:
 
 def _read_text(path: str) -> str:
     try:
-        return Path(path).read_text()
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise ServingError(
             Code.NOT_FOUND, f"{path}; No such file or directory ({exc.strerror})"
         ) from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        logger.error(
+            "Error parsing text-format: %s: invalid UTF-8 at byte %d", path, exc.start
+        )
+        raise _invalid_file(path) from exc
 
 
-def parse_text_proto(path: str, message, allow_unknown_field: bool = False):
-    """Parses a protobuf text file into ``message`` (like ParseProtoTextFile).
+def _invalid_file(path: str) -> ServingError:
+    return ServingError(Code.INVALID_ARGUMENT, f"Invalid protobuf file: '{path}'")
+
+
+def parse_text_proto(path: str, message):
+    """Parses a protobuf text file into ``message`` like ParseProtoTextFile.
+
+    Strict like ``TextFormat::ParseFromString``: an unknown field, a repeated
+    singular field, a value of the wrong type or out of range is an error. As
+    upstream (util/proto_util.h) the status says only ``Invalid protobuf file:
+    '<path>'``; the parser's reason is logged, as protobuf's parser logs it.
 
     Raises:
-        ServingError: the file is missing or is not valid text format.
+        ServingError: NOT_FOUND for a missing file, INVALID_ARGUMENT otherwise.
     """
     text = _read_text(path)
     try:
-        text_format.Parse(text, message, allow_unknown_field=allow_unknown_field)
+        text_format.Parse(text, message)
     except text_format.ParseError as exc:
-        raise ServingError(
-            Code.INVALID_ARGUMENT, f"Invalid protobuf file: '{path}': {exc}"
-        ) from exc
+        reason = _LOCATION_RE.sub("", str(exc), count=1)
+        logger.error(
+            "Error parsing text-format %s: %s:%s: %s",
+            message.DESCRIPTOR.full_name,
+            exc.GetLine(),
+            exc.GetColumn(),
+            reason,
+        )
+        raise _invalid_file(path) from exc
     return message
 
 
@@ -213,72 +238,103 @@ def validate_model_config_list(config) -> None:
 
 
 _F = descriptor_pb2.FieldDescriptorProto
+_OPTIONAL, _REPEATED = _F.LABEL_OPTIONAL, _F.LABEL_REPEATED
 _INT64 = ".google.protobuf.Int64Value"
 _STRING = ".google.protobuf.StringValue"
-_PACKAGE = "tensorflow.serving.standin"
+_BOOL = ".google.protobuf.BoolValue"
 
-# The pip package tensorflow-serving-api ships neither monitoring_config,
-# ssl_config nor session_bundle_config, so the stand-in declares the fields it
-# reads: (message, [(field, number, type, label, type_name)]).
-_CONFIG_MESSAGES = [
-    (
-        "PrometheusConfig",
-        [("enable", 1, _F.TYPE_BOOL, 1, ""), ("path", 2, _F.TYPE_STRING, 1, "")],
-    ),
-    (
-        "MonitoringConfig",
-        [("prometheus_config", 1, _F.TYPE_MESSAGE, 1, f".{_PACKAGE}.PrometheusConfig")],
-    ),
-    (
-        "SSLConfig",
-        [
-            ("server_key", 1, _F.TYPE_STRING, 1, ""),
-            ("server_cert", 2, _F.TYPE_STRING, 1, ""),
-            ("custom_ca", 3, _F.TYPE_STRING, 1, ""),
-            ("client_verify", 4, _F.TYPE_BOOL, 1, ""),
-        ],
-    ),
-    (
-        "BatchingParameters",
-        [
-            ("max_batch_size", 1, _F.TYPE_MESSAGE, 1, _INT64),
-            ("batch_timeout_micros", 2, _F.TYPE_MESSAGE, 1, _INT64),
-            ("max_enqueued_batches", 3, _F.TYPE_MESSAGE, 1, _INT64),
-            ("num_batch_threads", 4, _F.TYPE_MESSAGE, 1, _INT64),
-            ("thread_pool_name", 5, _F.TYPE_MESSAGE, 1, _STRING),
-            ("allowed_batch_sizes", 6, _F.TYPE_INT64, 3, ""),
-            ("pad_variable_length_inputs", 7, _F.TYPE_BOOL, 1, ""),
-        ],
-    ),
-]
+# tensorflow-serving-api ships neither monitoring_config, ssl_config nor
+# session_bundle_config, so the stand-in declares them here, field for field as
+# in tensorflow/serving 2.20.0 (tensorflow_serving/config/monitoring_config.proto,
+# config/ssl_config.proto, servables/tensorflow/session_bundle_config.proto
+# BatchingParameters), under their real names so parse errors read the same:
+# {file: [(message, [(field, number, type, label, type_name)])]}.
+CONFIG_PROTOS = {
+    "tensorflow_serving/config/monitoring_config.proto": [
+        (
+            "PrometheusConfig",
+            [
+                ("enable", 1, _F.TYPE_BOOL, _OPTIONAL, ""),
+                ("path", 2, _F.TYPE_STRING, _OPTIONAL, ""),
+            ],
+        ),
+        (
+            "MonitoringConfig",
+            [
+                (
+                    "prometheus_config",
+                    1,
+                    _F.TYPE_MESSAGE,
+                    _OPTIONAL,
+                    ".tensorflow.serving.PrometheusConfig",
+                )
+            ],
+        ),
+    ],
+    "tensorflow_serving/config/ssl_config.proto": [
+        (
+            "SSLConfig",
+            [
+                ("server_key", 1, _F.TYPE_STRING, _OPTIONAL, ""),
+                ("server_cert", 2, _F.TYPE_STRING, _OPTIONAL, ""),
+                ("custom_ca", 3, _F.TYPE_STRING, _OPTIONAL, ""),
+                ("client_verify", 4, _F.TYPE_BOOL, _OPTIONAL, ""),
+            ],
+        )
+    ],
+    # Only BatchingParameters of this file is read from a flag.
+    "tensorflow_serving/servables/tensorflow/session_bundle_config.proto": [
+        (
+            "BatchingParameters",
+            [
+                ("max_batch_size", 1, _F.TYPE_MESSAGE, _OPTIONAL, _INT64),
+                ("batch_timeout_micros", 2, _F.TYPE_MESSAGE, _OPTIONAL, _INT64),
+                ("max_enqueued_batches", 3, _F.TYPE_MESSAGE, _OPTIONAL, _INT64),
+                ("num_batch_threads", 4, _F.TYPE_MESSAGE, _OPTIONAL, _INT64),
+                ("thread_pool_name", 5, _F.TYPE_MESSAGE, _OPTIONAL, _STRING),
+                ("enable_large_batch_splitting", 8, _F.TYPE_MESSAGE, _OPTIONAL, _BOOL),
+                ("max_execution_batch_size", 9, _F.TYPE_MESSAGE, _OPTIONAL, _INT64),
+                ("allowed_batch_sizes", 6, _F.TYPE_INT64, _REPEATED, ""),
+                ("pad_variable_length_inputs", 7, _F.TYPE_BOOL, _OPTIONAL, ""),
+            ],
+        )
+    ],
+}
 
 
 def _build_config_classes() -> dict:
-    """Registers the config messages above and returns their classes by name."""
-    pool = descriptor_pool.Default()
-    file_proto = descriptor_pb2.FileDescriptorProto(
-        name="tfserving_standin/config_protos.proto",
-        package=_PACKAGE,
-        syntax="proto3",
-        dependency=["google/protobuf/wrappers.proto"],
-    )
-    for message_name, fields in _CONFIG_MESSAGES:
-        message = file_proto.message_type.add(name=message_name)
-        for name, number, field_type, label, type_name in fields:
-            field = message.field.add(
-                name=name, number=number, type=field_type, label=label
-            )
-            if type_name:
-                field.type_name = type_name
-    try:
-        pool.FindFileByName(file_proto.name)
-    except KeyError:
+    """Builds the messages above in a private pool; returns classes by name.
+
+    A private pool keeps the real full names (``tensorflow.serving.*``) without
+    clashing with any other definition in the default pool.
+    """
+    pool = descriptor_pool.DescriptorPool()
+    wrappers = descriptor_pb2.FileDescriptorProto()
+    wrappers_pb2.DESCRIPTOR.CopyToProto(wrappers)
+    pool.Add(wrappers)
+    names = []
+    for file_name, messages in CONFIG_PROTOS.items():
+        file_proto = descriptor_pb2.FileDescriptorProto(
+            name=file_name,
+            package="tensorflow.serving",
+            syntax="proto3",
+            dependency=[wrappers.name],
+        )
+        for message_name, fields in messages:
+            names.append(message_name)
+            message = file_proto.message_type.add(name=message_name)
+            for name, number, field_type, label, type_name in fields:
+                field = message.field.add(
+                    name=name, number=number, type=field_type, label=label
+                )
+                if type_name:
+                    field.type_name = type_name
         pool.Add(file_proto)
     return {
         name: message_factory.GetMessageClass(
-            pool.FindMessageTypeByName(f"{_PACKAGE}.{name}")
+            pool.FindMessageTypeByName(f"tensorflow.serving.{name}")
         )
-        for name, _ in _CONFIG_MESSAGES
+        for name in names
     }
 
 
@@ -309,9 +365,11 @@ def read_monitoring_config(path: str) -> PrometheusSettings:
 
 
 def read_batching_parameters(path: str):
-    """Reads --batching_parameters_file (fields the stand-in does not know are
-    tolerated: batching itself is not implemented)."""
-    return parse_text_proto(path, BatchingParameters(), allow_unknown_field=True)
+    """Reads --batching_parameters_file (BatchingParameters text proto).
+
+    Parsed as strictly as upstream although the stand-in does not batch.
+    """
+    return parse_text_proto(path, BatchingParameters())
 
 
 def read_ssl_config(path: str):

@@ -14,12 +14,20 @@ Typical usage example:
 import base64
 import binascii
 import json
+import re
 
 import numpy as np
 from tensorflow.core.framework import types_pb2
 
 from tfserving_standin.errors import Code, ServingError
-from tfserving_standin.jsonwriter import PrettyWriter, debug_string, format_tf_float
+from tfserving_standin.jsonwriter import (
+    JsonObject,
+    PrettyWriter,
+    debug_string,
+    format_tf_float,
+    member_count,
+    members,
+)
 
 ROW = "row"
 COLUMNAR = "columnar"
@@ -56,8 +64,8 @@ _PY_TO_RAPIDJSON = [
     ("Expecting property name", "Missing a name for object member."),
     ("Expecting ':' delimiter", "Missing a colon after a name of object member."),
     ("Unterminated string", "Missing a closing quotation mark in string."),
-    ("Invalid control character", "Invalid encoding in string."),
     ("Invalid \\escape", "Invalid escape character in string."),
+    ("Invalid \\uXXXX escape", "Incorrect hex digit after \\u escape in string."),
 ]
 
 
@@ -72,21 +80,196 @@ def _invalid(message: str) -> ServingError:
     return ServingError(Code.INVALID_ARGUMENT, message)
 
 
+def _innermost_container(text: str, end: int) -> str:
+    """The opening bracket of the array or object still open at text[end]."""
+    stack = []
+    for match in _BRACKET_RE.finditer(text, 0, end):
+        token = match.group()
+        if token in ("[", "{"):
+            stack.append(token)
+        elif token in ("]", "}"):
+            stack.pop()
+    return stack[-1] if stack else ""
+
+
 def _parse_error_text(exc: json.JSONDecodeError, text: str) -> str:
     if exc.msg.startswith("Expecting ',' delimiter"):
-        opener = max(text.rfind("[", 0, exc.pos), text.rfind("{", 0, exc.pos))
-        if opener >= 0 and text[opener] == "{":
+        if _innermost_container(text, exc.pos) == "{":
             return "Missing a comma or '}' after an object member."
         return "Missing a comma or ']' after an array element."
+    if exc.msg.startswith("Invalid control character"):
+        # reader.h ParseStringToStream: NUL ends the input, other controls are
+        # refused as escapes.
+        if text[exc.pos : exc.pos + 1] == "\x00":
+            return "Missing a closing quotation mark in string."
+        return "Invalid escape character in string."
     for prefix, rapidjson_text in _PY_TO_RAPIDJSON:
         if exc.msg.startswith(prefix):
             return rapidjson_text
     return exc.msg + "."
 
 
+def _object_from_pairs(pairs: list) -> dict:
+    """object_pairs_hook: first value wins for lookups, as FindMember does."""
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    dup = JsonObject()
+    for name, value in pairs:
+        dup.setdefault(name, value)
+    dup.members = pairs
+    return dup
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_object_from_pairs)
+
+# kParseNanAndInfFlag (rapidjson 1.1.0 reader.h ParseNumber) accepts NaN, Inf,
+# Infinity, each with a leading '-'; Python's json knows only NaN, Infinity and
+# -Infinity. Inf / -Inf / -NaN outside strings are rewritten to those.
+_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_LITERAL_RE = re.compile(_STRING + r"|-?Inf(?!i)|-NaN")
+_BRACKET_RE = re.compile(_STRING + r"|[][{}]")
+_LITERALS = {"Inf": "Infinity", "-Inf": "-Infinity", "-NaN": "NaN"}
+# A value rapidjson refuses is reported where matching its literal stopped.
+_PARTIAL_LITERAL_RE = re.compile(
+    r"n(?:u(?:ll?)?)?|t(?:r(?:ue?)?)?|f(?:a(?:l(?:se?)?)?)?"
+)
+_PARTIAL_NUMBER_RE = re.compile(
+    r"-?(?:N(?:aN?)?|I(?:n(?:f(?:i(?:n(?:i(?:ty?)?)?)?)?)?)?)?"
+)
+# What Python's parser accepts but rapidjson refuses: a number too big for a
+# double (kParseErrorNumberTooBig: an exponent of 309 or more, or 309 digits)
+# and a \\u escape of a high surrogate without its low half
+# (kParseErrorStringUnicodeSurrogateInvalid). Cheap searches decide whether the
+# tokens need checking one by one.
+_BIG_RE = re.compile(
+    r"[eE]\+?0*(?:[1-9][0-9]{3,}|[4-9][0-9]{2}|3[1-9][0-9]|309)|[0-9]{309}"
+)
+_HIGH_SURROGATE_RE = re.compile(r"\\u[dD][89abAB]")
+_TOKEN_RE = re.compile(
+    _STRING + r"|(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([+-]?)([0-9]+))?"
+)
+_ESCAPE_RE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)")
+_TOO_BIG = "Number too big to be stored in double."
+_BAD_SURROGATE = "The surrogate pair in string is invalid."
+
+
+def _rewrite_literals(text: str) -> tuple[str, list[tuple[int, int, int, int]]]:
+    """Rewrites Inf/-Inf/-NaN outside strings for Python's parser.
+
+    Returns:
+        (new text, [(new start, new end, old start, old end)] per rewrite)
+    """
+    parts, spans, last, shift = [], [], 0, 0
+    for match in _LITERAL_RE.finditer(text):
+        token = match.group()
+        if token[0] == '"':
+            continue
+        replacement = _LITERALS[token]
+        parts += [text[last : match.start()], replacement]
+        new_start = match.start() + shift
+        spans.append(
+            (new_start, new_start + len(replacement), match.start(), match.end())
+        )
+        shift += len(replacement) - len(token)
+        last = match.end()
+    parts.append(text[last:])
+    return "".join(parts), spans
+
+
+def _original_offset(pos: int, spans: list[tuple[int, int, int, int]]) -> int:
+    """Maps an offset in the rewritten text back to the request body."""
+    shift = 0
+    for new_start, new_end, old_start, old_end in spans:
+        if pos < new_start:
+            break
+        if pos < new_end:
+            return old_start
+        shift = old_end - new_end
+    return pos + shift
+
+
+def _number_too_big(_minus: str, whole: str, fraction: str | None, sign, exp) -> bool:
+    """Whether rapidjson 1.1.0's ParseNumber stops with kParseErrorNumberTooBig.
+
+    It reads digits into a uint64 while they fit, then into a double, refusing
+    a 309th digit once the double reaches DBL_MAX / 10; fraction digits count
+    towards the significand while it is below 2^53 (then while fewer than 17
+    digits are significant); a positive exponent may not exceed 308 plus the
+    fraction digits counted. (A negative number's uint64 limit of 2^63 changes
+    none of these.)
+    """
+    value, significant, at = int(whole[0]), 0, 1
+    while at < len(whole) and value * 10 + int(whole[at]) <= 2**64 - 1:
+        value, significant, at = value * 10 + int(whole[at]), significant + 1, at + 1
+    use_double = at < len(whole)
+    for digit in whole[at:]:
+        value = float(value)
+        if value >= 1.7976931348623157e307:
+            return True
+        value = value * 10 + int(digit)
+    fraction, exp_frac, at = fraction or "", 0, 0
+    if fraction and not use_double:
+        while at < len(fraction) and value <= 2**53 - 1:
+            value = value * 10 + int(fraction[at])
+            exp_frac, significant, at = exp_frac - 1, significant + (value != 0), at + 1
+        value = float(value)
+    for digit in fraction[at:]:
+        if significant < 17:
+            value = value * 10.0 + int(digit)
+            exp_frac, significant = exp_frac - 1, significant + (value > 0.0)
+    return exp is not None and sign != "-" and int(exp) > 308 - exp_frac
+
+
+def _lone_high_surrogate(token: str) -> int | None:
+    """Offset in a string token of a high-surrogate escape not followed by a low one."""
+    pending = None
+    for escape in _ESCAPE_RE.finditer(token):
+        hex_digits = escape.group(1)
+        code = int(hex_digits, 16) if hex_digits else -1
+        if pending is not None:
+            if escape.start() != pending[1] or not 0xDC00 <= code <= 0xDFFF:
+                return pending[0]
+            pending = None
+        elif 0xD800 <= code <= 0xDBFF:
+            pending = (escape.start(), escape.end())
+    return None if pending is None else pending[0]
+
+
+def _first_refusal(text: str, end: int) -> tuple[int, str] | None:
+    """The first value in text[:end] that rapidjson refuses but Python does not."""
+    big = _BIG_RE.search(text, 0, end) is not None
+    surrogate = _HIGH_SURROGATE_RE.search(text, 0, end) is not None
+    if not (big or surrogate):
+        return None
+    for match in _TOKEN_RE.finditer(text, 0, end):
+        if match.group(2) is None:
+            if surrogate:
+                at = _lone_high_surrogate(match.group())
+                if at is not None:
+                    return match.start() + at, _BAD_SURROGATE
+        elif big and _number_too_big(*match.groups()):
+            return match.start(), _TOO_BIG
+    return None
+
+
+def _error_offset(exc: json.JSONDecodeError, text: str, pos: int) -> int:
+    """rapidjson's offset for Python's error at pos of the request text."""
+    if not exc.msg.startswith("Expecting value"):
+        return pos
+    partial = _PARTIAL_LITERAL_RE.match(text, pos) or _PARTIAL_NUMBER_RE.match(
+        text, pos
+    )
+    return partial.end()
+
+
 def parse_json(body: bytes) -> dict:
-    """Parses a request body like ParseJson (NaN/Infinity allowed, trailing
-    text ignored, top level must be an object).
+    """Parses a request body like ParseJson in util/json_tensor.cc.
+
+    rapidjson with kParseNanAndInfFlag | kParseStopWhenDoneFlag: NaN, Inf,
+    Infinity (and negated) are numbers, text after the document is ignored,
+    numbers too big for a double are an error, duplicate member names are kept
+    (lookups see the first), and the top level must be an object.
 
     Raises:
         ServingError: INVALID_ARGUMENT with TF Serving's wording.
@@ -103,15 +286,36 @@ def parse_json(body: bytes) -> dict:
     skipped = len(text) - len(stripped)
     if not stripped:
         raise _invalid(f"JSON Parse error: The document is empty. at offset: {skipped}")
+    spans: list[tuple[int, int, int, int]] = []
+    source = stripped
+
+    def refused(end: int, exc: Exception | None = None) -> None:
+        found = _first_refusal(source, end)
+        if found is not None:
+            offset = _original_offset(found[0], spans) + skipped
+            raise _invalid(f"JSON Parse error: {found[1]} at offset: {offset}") from exc
+
     try:
-        doc, _ = json.JSONDecoder().raw_decode(stripped)
+        try:
+            doc, end = _DECODER.raw_decode(source)
+        except json.JSONDecodeError:
+            source, spans = _rewrite_literals(stripped)
+            if not spans:
+                raise
+            doc, end = _DECODER.raw_decode(source)
     except json.JSONDecodeError as exc:
+        refused(exc.pos, exc)
+        pos = _original_offset(exc.pos, spans)
         raise _invalid(
-            f"JSON Parse error: {_parse_error_text(exc, stripped)} "
-            f"at offset: {exc.pos + skipped}"
+            f"JSON Parse error: {_parse_error_text(exc, source)} "
+            f"at offset: {_error_offset(exc, stripped, pos) + skipped}"
         ) from exc
     except RecursionError as exc:
         raise _invalid("JSON Parse error: Invalid value. at offset: 0") from exc
+    except ValueError as exc:  # an integer beyond Python's digit limit
+        refused(len(source), exc)
+        raise
+    refused(end)
     if not isinstance(doc, dict):
         raise _invalid(f"JSON Value: {debug_string(doc)} Is not object")
     return doc
@@ -141,9 +345,10 @@ def _type_error(value, dtype: int) -> ServingError:
 
 
 def _is_b64_object(value) -> bool:
+    """IsValBase64Object: exactly one member, named "b64", holding a string."""
     return (
         isinstance(value, dict)
-        and len(value) == 1
+        and member_count(value) == 1
         and isinstance(value.get("b64"), str)
     )
 
@@ -175,7 +380,8 @@ def _convert_scalar(value, dtype: int):
             return value
     elif check == "string":
         if isinstance(value, str):
-            return value.encode("utf-8")
+            # A lone \\uDC00-\\uDFFF escape: rapidjson writes its UTF-8 form.
+            return value.encode("utf-8", "surrogatepass")
     elif check == "bool":
         if isinstance(value, bool):
             return value
@@ -307,7 +513,7 @@ def _instances_to_arrays(
                 raise _invalid(
                     f"Expecting object but got list at item {index} of input list"
                 )
-            for name, item in element.items():
+            for name, item in members(element):
                 try:
                     add(item, name)
                 except ServingError as exc:
@@ -334,7 +540,24 @@ def _instances_to_arrays(
                     f"Failed to process element: {index} of 'instances' list. "
                     f"Error: {exc}"
                 ) from exc
-    return {name: np.stack(arrays) for name, arrays in items.items()}
+    return {
+        name: _batch(arrays, len(instances), shapes[name])
+        for name, arrays in items.items()
+    }
+
+
+def _batch(arrays: list[np.ndarray], count: int, shape: tuple[int, ...]):
+    """The batched tensor of one input of an 'instances' list.
+
+    With a name repeated inside one instance object, AddInstanceItem appends
+    that member's values too, and the tensor is shaped [count, *shape] anyway;
+    Tensor::FromProto then keeps the first count * prod(shape) values.
+    """
+    if len(arrays) == count:
+        return np.stack(arrays)
+    flat = np.concatenate([array.reshape(-1) for array in arrays])
+    size = count * int(np.prod(shape, dtype=np.int64))
+    return flat[:size].reshape((count, *shape))
 
 
 def _inputs_to_arrays(

@@ -18,6 +18,33 @@ import math
 import numpy as np
 
 
+class JsonObject(dict):
+    """A parsed JSON object that had duplicate member names.
+
+    rapidjson keeps every member: ``FindMember`` (a lookup) returns the first
+    one, while iterating the object or writing it out visits all of them. As a
+    dict this object holds the first value of each name; ``members`` keeps
+    every (name, value) pair in document order. Objects without duplicates
+    stay plain dicts.
+    """
+
+    __slots__ = ("members",)
+
+
+def members(value: dict) -> list:
+    """Every (name, value) member of a parsed JSON object, duplicates included."""
+    if isinstance(value, JsonObject):
+        return value.members
+    return list(value.items())
+
+
+def member_count(value: dict) -> int:
+    """rapidjson's MemberCount(): every member, duplicate names included."""
+    if isinstance(value, JsonObject):
+        return len(value.members)
+    return len(value)
+
+
 class _Level:
     __slots__ = ("in_array", "count")
 
@@ -120,7 +147,7 @@ class PrettyWriter:
         if isinstance(value, dict):
             if not self.start_object():
                 return False
-            for key, item in value.items():
+            for key, item in members(value):
                 if not (self.key(key) and self.value(item)):
                     return False
             return self.end_object()

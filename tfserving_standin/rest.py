@@ -34,15 +34,20 @@ from tfserving_standin.servable import check_classify_regress
 
 logger = logging.getLogger(__name__)
 
+# The regular expressions of http_rest_api_util.h / .cc: case-insensitive, but
+# HttpRestApiHandler::ProcessRequest then compares the captured API and
+# sub-resource with lower-case literals, so ":PREDICT" is a malformed request
+# and "/METADATA" asks for the model status. RE2's \d is ASCII only.
 _V1_RE = re.compile(r"(?i)/v1/.*")
 _PREDICT_RE = re.compile(
-    r"(?i)/v1/models/([^/:]+)(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?"
+    r"(?i)/v1/models/([^/:]+)(?:(?:/versions/([0-9]+))|(?:/labels/([^/:]+)))?"
     r":(classify|regress|predict)"
 )
 _STATUS_RE = re.compile(
-    r"(?i)/v1/models(?:/([^/:]+))?(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?"
+    r"(?i)/v1/models(?:/([^/:]+))?(?:(?:/versions/([0-9]+))|(?:/labels/([^/:]+)))?"
     r"(?:/(metadata))?"
 )
+_POST_APIS = ("classify", "regress", "predict")
 _NOT_FOUND_PAGE = (
     "<HTML><HEAD>\n<TITLE>404 Not Found</TITLE>\n</HEAD><BODY>\n"
     "<H1>Not Found</H1>\n</BODY></HTML>\n"
@@ -90,13 +95,17 @@ class RestHandler:
                 )
             if method == "POST":
                 api = groups[3]
-                if api.lower() == "predict":
+                if api not in _POST_APIS:
+                    raise ServingError(
+                        Code.INVALID_ARGUMENT, f"Malformed request: {method} {path}"
+                    )
+                if api == "predict":
                     output = self._predict(model_name, version, label, body)
                 else:
                     output = self._classify_regress(
-                        api.lower(), model_name, version, label, body
+                        api, model_name, version, label, body
                     )
-            elif groups[3]:
+            elif groups[3] == "metadata":
                 output = self._metadata(model_name, version, label)
             else:
                 output = self._status(model_name, version)

@@ -27,6 +27,7 @@ from tensorflow_serving.apis import prediction_log_pb2
 
 from tfserving_standin import constants, metrics
 from tfserving_standin.errors import Code, ServingError, from_tf_error
+from tfserving_standin.tensor_proto import TensorParseError, tensor_from_proto
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +57,10 @@ def _set_keys(keys) -> str:
 
 
 def _tensor_from_proto(alias: str, proto) -> np.ndarray:
-    """Tensor::FromProto for a request input (gRPC and warmup records)."""
+    """GetInputValues' Tensor::FromProto for a request input or default."""
     try:
-        return tf.make_ndarray(proto)
-    except Exception as exc:
+        return tensor_from_proto(proto)
+    except TensorParseError as exc:
         raise ServingError(
             Code.INVALID_ARGUMENT, f"tensor parsing error: {alias}"
         ) from exc
@@ -256,7 +257,7 @@ class Servable:
                 if isinstance(value, tensor_pb2.TensorProto):
                     value = _tensor_from_proto(alias, value)
             elif alias in signature.defaults:
-                value = tf.make_ndarray(signature.defaults[alias])
+                value = _tensor_from_proto(alias, signature.defaults[alias])
             else:
                 raise ServingError(
                     Code.INVALID_ARGUMENT,

@@ -65,12 +65,23 @@ def _check_options(options: ServerOptions) -> None:
             "Both server_options.model_base_path and server_options.model_config_file "
             "are empty!",
         )
-    if options.batching_parameters_file and not options.enable_batching:
+
+
+def _read_batching(options: ServerOptions) -> None:
+    """Server::BuildAndStart's batching block (after the model config is read)."""
+    if options.enable_batching:
+        if options.batching_parameters_file:
+            config_lib.read_batching_parameters(options.batching_parameters_file)
+        logger.warning("--enable_batching: the stand-in does not batch requests")
+    elif options.batching_parameters_file:
         raise ServingError(
             Code.INVALID_ARGUMENT,
             "server_options.batching_parameters_file is set without setting "
             "server_options.enable_batching to true.",
         )
+
+
+def _check_parallelism(options: ServerOptions) -> None:
     if (
         options.tensorflow_intra_op_parallelism > 0
         and options.tensorflow_inter_op_parallelism > 0
@@ -94,6 +105,7 @@ def build_load_options(options: ServerOptions) -> LoadOptions:
         config_lib.parse_text_proto(
             options.tensorflow_session_config_file, session_config
         )
+    _check_parallelism(options)
     if options.tensorflow_intra_op_parallelism > 0 or (
         options.tensorflow_inter_op_parallelism > 0
     ):
@@ -165,12 +177,11 @@ async def serve(options: ServerOptions) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
 
+    # Same order as Server::BuildAndStart: flag checks, models.config, batching
+    # parameters, session config, then the parallelism check.
     _check_options(options)
-    if options.enable_batching:
-        if options.batching_parameters_file:
-            config_lib.read_batching_parameters(options.batching_parameters_file)
-        logger.warning("--enable_batching: the stand-in does not batch requests")
     model_server_config = config_lib.build_model_server_config(options)
+    _read_batching(options)
     load_options = build_load_options(options)
     manager = ModelManager(options, load_options)
     executor = ThreadPoolExecutor(

@@ -468,10 +468,39 @@ def test_standin_string_inputs_go_as_b64_and_string_outputs_compare(
         assert "match golden" in checks[name]["detail"], name
     assert checks["parity.rest_grpc"]["status"] == "pass"
     assert checks["rest.error.wrong_shape"]["status"] == "pass"
+    # A DT_STRING TensorProto with a -1 dimension is refused like
+    # Tensor::FromProto refuses it (it used to be accepted).
+    assert checks["grpc.error.wrong_shape"]["status"] == "pass"
+    assert "tensor parsing error: text" in checks["grpc.error.wrong_shape"]["detail"]
     failed = {n: c["detail"] for n, c in checks.items() if c["status"] == "fail"}
-    if list(failed) == ["grpc.error.wrong_shape"] and "succeeded" in str(failed):
-        pytest.xfail(
-            "stand-in gap: it accepts a DT_STRING TensorProto with a negative "
-            "dimension, which TensorFlow's Tensor::FromProto rejects"
-        )
     assert code == 0, failed
+
+
+@pytest.fixture(scope="module")
+def resnet_image_bytes_base_path(tmp_path_factory) -> Path:
+    """ResNet50 exported with --image-bytes-signature (random weights, 32 px)."""
+    from model_export import cli as export_cli
+
+    base = tmp_path_factory.mktemp("resnet-models") / "resnet50"
+    argv = ["resnet50", "--base-path", str(base), "--weights", "none"]
+    argv += ["--input-size", "32", "--image-bytes-signature", "--warmup-records", "2"]
+    assert export_cli.main(argv) == 0
+    return base
+
+
+def test_standin_resnet_image_bytes_export_passes_the_smoke_test(
+    standin_server_factory, resnet_image_bytes_base_path, tmp_path
+):
+    """tfs-smoke against the stand-in serving the image-bytes ResNet export:
+    b64 JPEG/PNG strings over REST and DT_STRING over gRPC, and the gRPC
+    wrong-shape probe (a -1 dimension) refused like Tensor::FromProto."""
+    server = standin_server_factory(resnet_image_bytes_base_path, model_name="resnet50")
+    code, report = _run(server, resnet_image_bytes_base_path, tmp_path)
+    checks = _by_name(report)
+    failed = {n: c["detail"] for n, c in checks.items() if c["status"] == "fail"}
+    assert code == 0, failed
+    for name in ("rest.predict.row", "rest.predict.columnar", "grpc.predict"):
+        assert checks[name]["status"] == "pass", (name, checks[name]["detail"])
+    wrong_shape = checks["grpc.error.wrong_shape"]
+    assert "negative dimension" in wrong_shape["detail"]
+    assert "INVALID_ARGUMENT: tensor parsing error: " in wrong_shape["detail"]

@@ -33,6 +33,11 @@ def _request(sample_request, model=FASHION_MNIST) -> predict_pb2.PredictRequest:
     return request
 
 
+def _rows(request: predict_pb2.PredictRequest):
+    """The first dimension of the request's image tensor."""
+    return request.inputs["image"].tensor_shape.dim[0]
+
+
 def test_standin_grpc_predict_matches_golden(channel, sample_request, golden):
     stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
     response = stub.Predict(_request(sample_request), timeout=30)
@@ -111,6 +116,20 @@ def test_standin_grpc_model_status(channel):
             grpc.StatusCode.INVALID_ARGUMENT,
             "Type mismatch: actual int32 vs. expect float",
             id="standin-grpc-wrong-dtype",
+        ),
+        pytest.param(
+            lambda r: setattr(_rows(r), "size", -1),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            # tensorflow/cc/saved_model/util.cc GetInputValues, when
+            # Tensor::FromProto refuses the shape (TensorShape::IsValid).
+            "tensor parsing error: image",
+            id="standin-grpc-negative-dimension",
+        ),
+        pytest.param(
+            lambda r: setattr(_rows(r), "size", _rows(r).size + 1),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "tensor parsing error: image",
+            id="standin-grpc-content-shorter-than-shape",
         ),
     ],
 )

@@ -8,6 +8,8 @@ import pytest
 import requests
 
 from tests.standin_fixtures import FASHION_MNIST, METRICS_PATH
+from tfserving_standin import rest
+from tfserving_standin.errors import Code
 
 pytestmark = pytest.mark.standin
 
@@ -221,6 +223,40 @@ def test_standin_status_errors(standin_fashion_mnist):
     assert malformed.status_code == 400
     assert malformed.json()["error"] == "Malformed request: GET /v1/foo"
     assert requests.get(f"{rest}/healthz", timeout=10).status_code == 404
+
+
+def test_standin_rest_path_case_follows_the_dispatcher(
+    standin_fashion_mnist, sample_request
+):
+    """The path regexes are case-insensitive (http_rest_api_util.cc:31-34), but
+    ProcessRequest compares the API and sub-resource with lower-case literals
+    (http_rest_api_handler.cc:85-104)."""
+    rest = standin_fashion_mnist.rest_url
+    upper = requests.post(
+        f"{rest}/V1/Models/{FASHION_MNIST}:predict",
+        data=json.dumps(sample_request),
+        timeout=30,
+    )
+    assert upper.status_code == 200, upper.text
+    shouted = _post(standin_fashion_mnist, ":PREDICT", sample_request)
+    assert shouted.status_code == 400
+    assert shouted.json() == {
+        "error": f"Malformed request: POST /v1/models/{FASHION_MNIST}:PREDICT"
+    }
+    status = requests.get(standin_fashion_mnist.model_url, timeout=10)
+    metadata = requests.get(f"{standin_fashion_mnist.model_url}/METADATA", timeout=10)
+    assert metadata.status_code == 200
+    assert metadata.json() == status.json()
+    assert "model_version_status" in metadata.json()
+
+
+def test_standin_rest_version_digits_are_ascii_only():
+    """RE2's \\d matches ASCII digits only; Python's matches any Unicode digit."""
+    handler = rest.RestHandler(manager=None, options=None)
+    error, output, _, _ = handler.process("GET", "/v1/models/m/versions/\u0661", b"")
+    assert error.code == Code.INVALID_ARGUMENT
+    assert error.message == "Malformed request: GET /v1/models/m/versions/\u0661"
+    assert json.loads(output) == {"error": error.message}
 
 
 def test_standin_stays_healthy_after_errors(standin_fashion_mnist, sample_request):

@@ -49,10 +49,29 @@ def test_standin_flags_with_space_are_unknown_like_the_real_binary():
 
 
 @pytest.mark.parametrize(
-    "argv", [["--port=abc"], ["--enable_batching=yes"], ["--help"]]
+    "argv",
+    [
+        ["--port=abc"],
+        ["--enable_batching=yes"],
+        ["--help"],
+        # sscanf("%d%c") / ("%f%c") must consume everything but leading space.
+        ["--port=8500\n"],
+        ["--port=8_500"],
+        ["--per_process_gpu_memory_fraction=0.5 "],
+        ["--per_process_gpu_memory_fraction=0_5"],
+    ],
 )
 def test_standin_bad_flag_values_fail(argv):
     assert cli.parse_flags(argv).ok is False
+
+
+def test_standin_numeric_flags_take_leading_space_like_sscanf():
+    parsed = cli.parse_flags(
+        ["--port= 9000", "--per_process_gpu_memory_fraction=\t.25e0"]
+    )
+    assert parsed.ok and not parsed.unknown
+    assert parsed.options.grpc_port == 9000
+    assert parsed.options.per_process_gpu_memory_fraction == 0.25
 
 
 def test_standin_cli_prints_usage_and_returns_255_on_bad_value(capsys):
