@@ -51,7 +51,8 @@ def test_script_is_executable_and_strict(script):
 
 def test_standin_shim_execs_the_server():
     """Regression: without exec the shell stays PID 1 and swallows SIGTERM."""
-    shim = (REPO_ROOT / SCRIPTS[-1]).read_text().splitlines()
+    shim = (REPO_ROOT / "images/tfserving-standin/tensorflow_model_server").read_text()
+    shim = shim.splitlines()
     commands = [line for line in shim if line and not line.lstrip().startswith("#")]
     assert commands[-1].startswith("exec ")
     assert "-m tfserving_standin" in commands[-1] and '"$@"' in commands[-1]

@@ -150,7 +150,7 @@ def test_image_has_the_official_entrypoint_defaults_and_ports():
     )
     assert config["User"].split(":")[0] == "1000"
     assert config["Entrypoint"] == ["/usr/bin/tf_serving_entrypoint.sh"]
-    assert not config["Cmd"]
+    assert not config.get("Cmd")
     assert {"MODEL_BASE_PATH=/models", "MODEL_NAME=model"} <= set(config["Env"])
     assert {"8500/tcp", "8501/tcp"} <= set(config["ExposedPorts"])
 
