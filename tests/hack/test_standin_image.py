@@ -188,17 +188,22 @@ def test_standin_container_predicts_the_golden_outputs(standin_container):
     )
 
 
-def test_smoke_tests_inside_the_image_pass_against_the_standin(standin_container):
-    """The image carries smoke_tests for `helm test` and debugging in a pod."""
-    wait_available(standin_container["rest"])
+def smoke_inside(container: dict, *extra: str) -> None:
+    """Runs the image's own smoke_tests against the server in the container."""
+    wait_available(container["rest"])
     result = docker(
-        "exec", standin_container["name"],
+        "exec", container["name"],
         "python", "-m", "smoke_tests",
         "--rest-url", "http://127.0.0.1:8501", "--grpc-target", "127.0.0.1:8500",
-        "--base-path", "/models/fashion_mnist", "--wait-ready", "60",
+        "--base-path", "/models/fashion_mnist", "--wait-ready", "60", *extra,
         timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_smoke_tests_inside_the_image_pass_against_the_standin(standin_container):
+    """The image carries smoke_tests for `helm test` and debugging in a pod."""
+    smoke_inside(standin_container)
 
 
 def test_as_pid_1_the_standin_ignores_sigterm_like_the_real_server(standin_container):
@@ -271,16 +276,9 @@ def test_entrypoint_serves_model_name_from_model_base_path_on_8500_and_8501(
 ):
     """Both ports, the model at ${MODEL_BASE_PATH}/${MODEL_NAME}, and the extra
     argument (metrics exist only because of it), checked from inside."""
-    wait_available(entrypoint_container["rest"])
-    result = docker(
-        "exec", entrypoint_container["name"],
-        "python", "-m", "smoke_tests",
-        "--rest-url", "http://127.0.0.1:8501", "--grpc-target", "127.0.0.1:8500",
-        "--base-path", "/models/fashion_mnist", "--wait-ready", "60",
-        "--metrics-path", "/monitoring/prometheus/metrics",
-        timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
+    smoke_inside(
+        entrypoint_container, "--metrics-path", "/monitoring/prometheus/metrics"
+    )
 
 
 def test_entrypoint_is_bash_as_pid_1_running_the_server_as_its_child(

@@ -35,6 +35,14 @@ def _arrays(body: bytes, dtypes: dict) -> dict:
     return arrays
 
 
+def _inputs_error(body: bytes, dtypes: dict) -> str:
+    """The message inputs_from_json refuses a parsed body with."""
+    doc = json_tensor.parse_json(body)
+    with pytest.raises(ServingError) as caught:
+        json_tensor.inputs_from_json(doc, dtypes, "", body)
+    return caught.value.message
+
+
 def test_standin_json_accepts_every_nan_and_inf_literal_of_rapidjson():
     """kParseNanAndInfFlag (reader.h ParseNumber): NaN, Inf, Infinity, each
     optionally negated; Python's json alone refuses Inf, -Inf and -NaN."""
@@ -170,11 +178,9 @@ def test_standin_json_first_duplicate_key_wins_for_lookups():
 
 def test_standin_json_error_text_shows_every_duplicate_member():
     body = b'{"instances": "junk", "instances": [1.5]}'
-    doc = json_tensor.parse_json(body)
-    with pytest.raises(ServingError) as caught:
-        json_tensor.inputs_from_json(doc, FLOAT, "", body)
     # FormatError writes the whole document (json_tensor.cc JsonValueToDebugString).
-    assert caught.value.message == (
+    message = _inputs_error(body, FLOAT)
+    assert message == (
         'JSON Value: {\n    "instances": "junk",\n    "instances": [1.5]\n} '
         "Expecting 'instances' to be an list/array"
     )
@@ -183,10 +189,8 @@ def test_standin_json_error_text_shows_every_duplicate_member():
 def test_standin_json_b64_object_with_two_b64_members_is_not_base64():
     """IsValBase64Object needs MemberCount() == 1 (json_tensor.cc:358-372)."""
     body = b'{"inputs": [{"b64": "aGk=", "b64": "aGk="}]}'
-    doc = json_tensor.parse_json(body)
-    with pytest.raises(ServingError) as caught:
-        json_tensor.inputs_from_json(doc, STRING, "", body)
-    assert "not formatted correctly for base64 data" in caught.value.message
+    message = _inputs_error(body, STRING)
+    assert "not formatted correctly for base64 data" in message
 
 
 def test_standin_json_repeated_name_in_an_instance_adds_its_values():
@@ -199,10 +203,8 @@ def test_standin_json_repeated_name_in_an_instance_adds_its_values():
 
 def test_standin_json_repeated_name_must_keep_the_element_size():
     body = b'{"instances": [{"x": [1, 2], "x": [3]}]}'
-    doc = json_tensor.parse_json(body)
-    with pytest.raises(ServingError) as caught:
-        json_tensor.inputs_from_json(doc, FLOAT, "", body)
-    assert caught.value.message == (
+    message = _inputs_error(body, FLOAT)
+    assert message == (
         "Failed to process element: 0 key: x of 'instances' list. Error: "
         "INVALID_ARGUMENT: Expecting tensor size: 2 but got: 1"
     )
