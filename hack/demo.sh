@@ -159,8 +159,11 @@ cluster_exists() {
   grep -qx "${CLUSTER}" < <(kind get clusters 2>/dev/null)
 }
 
+# Creates or reuses the cluster; kind's docker calls go through the shim where the
+# probe says so (one line), before kind first talks to a node.
 ensure_cluster() {
   if cluster_exists; then
+    use_docker_shim_if_needed "$(node_image)"
     log "reusing kind cluster '${CLUSTER}'"
     kind export kubeconfig --name "${CLUSTER}" >/dev/null 2>&1
     return
@@ -168,9 +171,12 @@ ensure_cluster() {
   [[ -f "${KIND_CONFIG}" ]] || die "${KIND_CONFIG} missing: the kind config ships with the repository"
   if [[ "${SERVER}" == standin ]]; then
     log "creating kind cluster '${CLUSTER}' from the offline node image (${OFFLINE_NODE_IMAGE})"
-    "${REPO_ROOT}/hack/kind-up.sh" --config "${KIND_CONFIG}" "${CLUSTER}" >/dev/null
+    # kind-up.sh builds the node image first; it probes quietly, this script says so.
+    KIND_SHIM_QUIET=1 "${REPO_ROOT}/hack/kind-up.sh" --config "${KIND_CONFIG}" "${CLUSTER}" >/dev/null
+    use_docker_shim_if_needed "$(node_image)"
     return
   fi
+  use_docker_shim_if_needed "$(node_image)"
   log "creating kind cluster '${CLUSTER}' (${NODE_IMAGE%%@*})"
   # kind resolves relative extraMounts host paths against the working directory.
   (cd "${REPO_ROOT}" && kind create cluster --name "${CLUSTER}" --config "${KIND_CONFIG}" \
@@ -291,7 +297,6 @@ main() {
   fi
   ensure_model
   ensure_cluster
-  use_docker_shim_if_needed "$(node_image)"
   install_release "${scenario}"
   wait_for_rollout
   run_smoke_test
