@@ -2,6 +2,7 @@
 # Build the project's application images locally, no registry pull:
 #   tfserving-gateway:${GATEWAY_TAG}           gateway/ (FastAPI, uvicorn, Pillow)
 #   tf-serving-model-fetch:${MODEL_FETCH_TAG}  model_fetch/ (boto3), the chart's init container
+#   tf-serving-client-tools:${CLIENT_TOOLS_TAG} loadtest/ + smoke_tests/, `tfs-load run --in-cluster`
 #
 # Base: the local tfserving-standin image (hack/build-standin-image.sh), used only
 # for its Python venv (grpcio, numpy, serving API protos). Each image's extra
@@ -93,6 +94,8 @@ main() {
     "gateway smoke_tests" fastapi uvicorn python-multipart pillow
   build_image "tf-serving-model-fetch:${MODEL_FETCH_TAG}" "${REPO_ROOT}/images/model-fetch" \
     "model_fetch" boto3
+  build_image "tf-serving-client-tools:${CLIENT_TOOLS_TAG}" "${REPO_ROOT}/images/client-tools" \
+    "loadtest smoke_tests" hdrhistogram rich uvloop matplotlib
   log "done in ${SECONDS} s"
 }
 

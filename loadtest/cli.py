@@ -182,6 +182,28 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out", type=Path, help="report directory (default out/loadtest/<time>)"
     )
+    job = p.add_argument_group(
+        "in-cluster", "run the same load as a Kubernetes Job (no port-forward)"
+    )
+    job.add_argument(
+        "--in-cluster",
+        metavar="NAMESPACE",
+        help="run as a Job in NAMESPACE; --target is the address the pod sees "
+        "(e.g. http://<service>.<namespace>.svc:8501); summary.json comes back to "
+        "--out and the pod's exit code is returned",
+    )
+    job.add_argument(
+        "--image",
+        default=constants.CLIENT_TOOLS_IMAGE,
+        help="client tools image the Job runs (must be on, or pullable by, the nodes)",
+    )
+    job.add_argument("--context", help="kubeconfig context (default: current)")
+    job.add_argument(
+        "--print-summary",
+        action="store_true",
+        help="also print summary.json as one last stdout line (how the Job's "
+        "pod returns it)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -287,6 +309,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from loadtest.report import Limits, build_summary, print_table, write_reports
     from loadtest.runner import WorkerError, run_results
 
+    if args.in_cluster:
+        from loadtest.job import run_as_job
+
+        run_parser = argparse.ArgumentParser(add_help=False)
+        _add_run_args(run_parser)
+        return run_as_job(args, run_parser)
     target = args.target or (
         constants.DEFAULT_REST_TARGET
         if args.protocol == "rest"
@@ -394,6 +422,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     write_reports(summary, merged, out)
     print_table(summary)
     print(f"reports: {out}", file=sys.stderr)
+    if args.print_summary:
+        from loadtest.job import SUMMARY_MARKER
+
+        print(SUMMARY_MARKER + json.dumps(summary, separators=(",", ":")), flush=True)
     return summary["exit_code"]
 
 

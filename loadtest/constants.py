@@ -26,6 +26,8 @@ DEFAULT_EXPECTED_LATENCY_MS = 50.0
 MIN_REST_CONNECTIONS = 8
 MAX_REST_CONNECTIONS = 2048
 DEFAULT_SEED = 1
+# The image `run --in-cluster` starts (CLIENT_TOOLS_TAG in hack/versions.env).
+CLIENT_TOOLS_IMAGE = "tf-serving-client-tools:0.1.0"
 # summary.json "client_retry": what --retry-connection-errors is modelling.
 CLIENT_RETRY_ONCE = "once-on-connection-error"
 CLIENT_RETRY_OFF = "off"
