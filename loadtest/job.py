@@ -55,7 +55,9 @@ class JobError(RuntimeError):
     """The Job could not be created, started or read back."""
 
 
-def container_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[str]:
+def container_args(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> list[str]:
     """The `run` options the caller set, as pod arguments.
 
     Options at their default are left out; the request becomes the ConfigMap's
@@ -64,7 +66,10 @@ def container_args(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     argv = ["run"]
     for action in parser._actions:  # noqa: SLF001 - argparse has no public list
         dest = action.dest
-        if not action.option_strings or dest in JOB_OPTIONS | {"request", "model_base_path"}:
+        if not action.option_strings or dest in JOB_OPTIONS | {
+            "request",
+            "model_base_path",
+        }:
             continue
         value = getattr(args, dest, None)
         if value is None or value == action.default:
@@ -225,8 +230,8 @@ def run_as_job(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         request = request_text(args)
         if args.target is None:
             raise JobError(
-                "--in-cluster needs --target as the pod sees it, e.g. "
-                f"http://<service>.{namespace}.svc:8501 or <service>.{namespace}.svc:8500"
+                "--in-cluster needs --target as the pod sees it, e.g. http://"
+                f"<service>.{namespace}.svc:8501 or <service>.{namespace}.svc:8500"
             )
         cluster = _Cluster(args.context)
         name = f"tfs-load-{uuid.uuid4().hex[:8]}"
@@ -242,7 +247,10 @@ def run_as_job(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         print(f"error: {err}", file=sys.stderr)
         return constants.EXIT_USAGE
     except Exception as err:  # noqa: BLE001 - the client raises many types
-        print(f"error: creating the load Job in {namespace} failed: {err}", file=sys.stderr)
+        print(
+            f"error: creating the load Job in {namespace} failed: {err}",
+            file=sys.stderr,
+        )
         return constants.EXIT_USAGE
     print(f"tfs-load: Job {namespace}/{name} ({args.image})", file=sys.stderr)
     try:
@@ -270,7 +278,9 @@ def run_as_job(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     return code
 
 
-def _wait(cluster: _Cluster, namespace: str, name: str, timeout_s: float) -> tuple[str, int]:
+def _wait(
+    cluster: _Cluster, namespace: str, name: str, timeout_s: float
+) -> tuple[str, int]:
     """Waits for the Job's pod to terminate; returns its name and exit code."""
     deadline = time.monotonic() + timeout_s + 30
     running_said = False
@@ -291,7 +301,9 @@ def _wait(cluster: _Cluster, namespace: str, name: str, timeout_s: float) -> tup
                 print(f"tfs-load: pod {pod.metadata.name} running", file=sys.stderr)
                 running_said = True
         time.sleep(POLL_S)
-    raise JobError(f"the load Job {namespace}/{name} did not finish in {timeout_s:.0f} s")
+    raise JobError(
+        f"the load Job {namespace}/{name} did not finish in {timeout_s:.0f} s"
+    )
 
 
 def _delete(cluster: _Cluster, namespace: str, name: str) -> None:
@@ -301,4 +313,6 @@ def _delete(cluster: _Cluster, namespace: str, name: str) -> None:
             name, namespace, propagation_policy="Background"
         )
     except Exception as err:  # noqa: BLE001 - the TTL removes it later anyway
-        log.warning("deleting Job %s/%s failed (%s); its TTL removes it", namespace, name, err)
+        log.warning(
+            "deleting Job %s/%s failed (%s); its TTL removes it", namespace, name, err
+        )

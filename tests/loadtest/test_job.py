@@ -67,7 +67,10 @@ def test_job_never_retries_and_its_deadline_covers_the_run(tmp_path):
     assert pod["securityContext"]["runAsNonRoot"] is True
     (container,) = pod["containers"]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    assert {m["mountPath"] for m in container["volumeMounts"]} == {job.REQUEST_MOUNT, "/tmp"}
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {
+        job.REQUEST_MOUNT,
+        "/tmp",
+    }
     assert {"name": "request", "configMap": {"name": "tfs-load-x"}} in pod["volumes"]
     owner = job.config_map_manifest("tfs-load-x", "{}", "uid-1")["metadata"]
     assert owner["ownerReferences"][0] == {
@@ -90,16 +93,28 @@ def test_print_summary_line_is_the_summary_json(loopback, tmp_path, capsys):
 def _pod(phase, terminated=None, waiting=None):
     state = client.V1ContainerState(terminated=terminated, waiting=waiting)
     status = client.V1ContainerStatus(
-        name="tfs-load", image="i", image_id="", ready=False, restart_count=0, state=state
+        name="tfs-load",
+        image="i",
+        image_id="",
+        ready=False,
+        restart_count=0,
+        state=state,
     )
-    return client.V1Pod(status=client.V1PodStatus(phase=phase, container_statuses=[status]))
+    return client.V1Pod(
+        status=client.V1PodStatus(phase=phase, container_statuses=[status])
+    )
 
 
 def test_pod_outcome_reads_exit_code_and_fatal_waits():
     done = client.V1ContainerStateTerminated(exit_code=1)
     assert job.pod_outcome(_pod("Failed", terminated=done)) == ("Failed", 1, None)
-    pull = client.V1ContainerStateWaiting(reason="ErrImageNeverPull", message="not here")
-    assert job.pod_outcome(_pod("Pending", waiting=pull))[2] == "ErrImageNeverPull: not here"
+    pull = client.V1ContainerStateWaiting(
+        reason="ErrImageNeverPull", message="not here"
+    )
+    assert (
+        job.pod_outcome(_pod("Pending", waiting=pull))[2]
+        == "ErrImageNeverPull: not here"
+    )
     creating = client.V1ContainerStateWaiting(reason="ContainerCreating")
     assert job.pod_outcome(_pod("Pending", waiting=creating)) == ("Pending", None, None)
 
@@ -123,7 +138,15 @@ def test_no_kubeconfig_is_a_clear_usage_error(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     request = write_sample_request(tmp_path)
     code = main(
-        ["run", "--in-cluster", "ns", "--target", "http://x:8501", "--request", str(request)]
+        [
+            "run",
+            "--in-cluster",
+            "ns",
+            "--target",
+            "http://x:8501",
+            "--request",
+            str(request),
+        ]
     )
     assert code == constants.EXIT_USAGE
     assert "cannot load a kubeconfig" in capsys.readouterr().err
