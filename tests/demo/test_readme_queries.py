@@ -23,12 +23,9 @@ import numpy as np
 import pytest
 
 from smoke_tests import compare, inputs, payloads
+from tests.demo.conftest import BASE_PATH, REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 README = REPO_ROOT / "README.md"
-CONTEXT = "kind-tf-serving"
-SERVICE = "svc/tf-serving"
-BASE_PATH = REPO_ROOT / "models" / "fashion_mnist"
 
 pytestmark = pytest.mark.demo
 
@@ -52,22 +49,6 @@ def json_documents(text: str) -> list[object]:
         doc, pos = decoder.raw_decode(text, pos)
         docs.append(doc)
     return docs
-
-
-@pytest.fixture(scope="module")
-def demo_cluster() -> None:
-    probe = subprocess.run(
-        ["kubectl", "--context", CONTEXT, "get", SERVICE],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if probe.returncode == 0 and inputs.version_dirs(BASE_PATH):
-        return
-    why = f"no {SERVICE} on {CONTEXT} ({probe.stderr.strip()[:200]}): run `make demo`"
-    if os.environ.get("DEMO_REQUIRE_CLUSTER") == "1":
-        pytest.fail(why)
-    pytest.skip(why)
 
 
 @pytest.fixture(scope="module")

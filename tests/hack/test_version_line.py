@@ -137,3 +137,10 @@ def test_every_tf_serving_release_cited_is_the_pinned_one(path):
     cited = {m for pattern in _CITATIONS for m in pattern.findall(text)}
     stale = {v for v in cited if not TF_SERVING.startswith(v) and v != TF_SERVING}
     assert not stale, f"{path} cites TF Serving {sorted(stale)}, pinned {TF_SERVING}"
+
+
+def test_in_cluster_load_image_is_the_versions_env_tag():
+    from loadtest import constants
+
+    expected = f"tf-serving-client-tools:{PINS['CLIENT_TOOLS_TAG']}"
+    assert constants.CLIENT_TOOLS_IMAGE == expected
