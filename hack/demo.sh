@@ -278,7 +278,8 @@ Next steps:
   1. curl http://127.0.0.1:8501/v1/models/${MODEL_NAME}
      (kind maps the Service's NodePorts to 127.0.0.1:8501 REST and :8500 gRPC; or use
       kubectl --context ${CONTEXT} -n ${NAMESPACE} port-forward ${service:-svc/${RELEASE}} 18501:8501)
-  2. tfs-load run --help   # load test: latency percentiles, error counts, SLO gate
+  2. tfs-load run --help   # load test: latency percentiles, error counts, SLO gate;
+     add --in-cluster ${NAMESPACE} --target http://${RELEASE}.${NAMESPACE}.svc:8501 to run it as a Job
   3. make export        # publish the next version into ${MODELS_DIR}/${MODEL_NAME}; served within ~30 s
   4. helm test ${RELEASE} --kube-context ${CONTEXT} -n ${NAMESPACE} --logs
   5. make down          # delete the cluster
