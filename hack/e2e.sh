@@ -26,6 +26,7 @@ readonly IMAGES=(
   "local/busybox:${LOCAL_BUSYBOX_TAG}"
   "tfserving-gateway:${GATEWAY_TAG}"
   "tf-serving-model-fetch:${MODEL_FETCH_TAG}"
+  "tf-serving-client-tools:${CLIENT_TOOLS_TAG}"
   "local/haproxy:${HAPROXY_VERSION}"
 )
 

@@ -145,10 +145,10 @@ class Kube:
         proc = self.kubectl("api-versions", check=False)
         return any(line.startswith(group + "/") for line in proc.stdout.splitlines())
 
-    def service_cluster_ip(
-        self, namespace: str, release: str, name: str = "tf-serving"
-    ) -> str:
-        """ClusterIP of the release's (non-headless) Service of component `name`."""
+    def _services(
+        self, namespace: str, release: str, name: str
+    ) -> list[tuple[str, str]]:
+        """(name, clusterIP) of the release's ClusterIP Services of component `name`."""
         proc = self.kubectl(
             "get",
             "service",
@@ -157,12 +157,29 @@ class Kube:
             "-l",
             f"app.kubernetes.io/instance={release},app.kubernetes.io/name={name}",
             "-o",
-            "jsonpath={range .items[*]}{.spec.clusterIP}{'\\n'}{end}",
+            "jsonpath={range .items[*]}{.metadata.name} {.spec.clusterIP}{'\\n'}{end}",
         )
-        ips = [ip for ip in proc.stdout.split() if ip and ip != "None"]
-        if len(ips) != 1:
-            raise CommandError(f"expected one ClusterIP for {release}, got {ips}")
-        return ips[0]
+        found = [
+            tuple(line.split()) for line in proc.stdout.splitlines() if line.strip()
+        ]
+        services = [(svc, ip) for svc, ip in found if ip != "None"]
+        if len(services) != 1:
+            raise CommandError(
+                f"expected one ClusterIP Service for {release}, got {found}"
+            )
+        return services
+
+    def service_cluster_ip(
+        self, namespace: str, release: str, name: str = "tf-serving"
+    ) -> str:
+        """ClusterIP of the release's (non-headless) Service of component `name`."""
+        return self._services(namespace, release, name)[0][1]
+
+    def service_host(
+        self, namespace: str, release: str, name: str = "tf-serving"
+    ) -> str:
+        """In-cluster DNS name of that Service, as pods (a load Job) reach it."""
+        return f"{self._services(namespace, release, name)[0][0]}.{namespace}.svc"
 
     def pod_names(self, namespace: str, release: str) -> list[str]:
         """Every server pod of the release, terminating ones included."""

@@ -287,21 +287,25 @@ def test_scenario_on_standin(
     report = json.loads((release.out_dir / "smoke.json").read_text())
     assert "rest" in json.dumps(report).lower() and "grpc" in json.dumps(report).lower()
 
-    cluster_ip = kube.service_cluster_ip(release.namespace, release.name)
+    # The load runs where users' in-cluster clients do: a Job aimed at the Service.
+    host = kube.service_host(release.namespace, release.name)
     port = values["service"]["httpPort"]
     request = release.base_path / str(max(scenario.versions))
     summary = run_load(
         load_argv(
-            f"http://{cluster_ip}:{port}",
+            f"http://{host}:{port}",
             release.out_dir / "load",
             request / "assets.extra" / "sample_request.json",
             rate=LOAD_RATE,
             duration=LOAD_DURATION_S,
             warmup=2.0,
             max_p99_ms=LOAD_P99_MS,
+            in_cluster=release.namespace,
+            image=f"tf-serving-client-tools:{kube.versions['CLIENT_TOOLS_TAG']}",
         ),
         release.out_dir / "load",
         LOAD_DURATION_S,
+        env=kube.env(),
     )
     line = describe_load(summary)
     record_property("load", line)

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from tests.e2e.kube import REPO_ROOT
 
-LOAD_TIMEOUT_MARGIN_S = 60
+# A load Job adds pod start and imports (loadtest.job.START_MARGIN_S bounds them).
+LOAD_TIMEOUT_MARGIN_S = 200
 
 
 def make_readable(root: Path) -> None:
@@ -72,11 +73,14 @@ def load_argv(
     metrics_url: str | None = None,
     max_error_rate: float | None = 0.0,
     retry_connection_errors: bool = False,
+    in_cluster: str | None = None,
+    image: str | None = None,
 ) -> list[str]:
     """Command line of one bounded open-loop `python -m loadtest run`.
 
     `max_error_rate` None leaves the tester's default; `retry_connection_errors`
-    turns on its counted retry-once mode (never silent)."""
+    turns on its counted retry-once mode (never silent); `in_cluster` (a namespace)
+    runs it as a Job there with `image`, and `target` is then the pod's view."""
     argv = [
         sys.executable,
         "-m",
@@ -114,15 +118,19 @@ def load_argv(
         argv += ["--connections", str(connections)]
     if metrics_url:
         argv += ["--metrics-url", metrics_url]
+    if in_cluster:
+        argv += ["--in-cluster", in_cluster, *(["--image", image] if image else [])]
     return argv
 
 
-def start_load(argv: list[str], out_dir: Path) -> subprocess.Popen:
+def start_load(
+    argv: list[str], out_dir: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     """Starts a load run in the background; its output goes to out_dir/loadtest.log."""
     out_dir.mkdir(parents=True, exist_ok=True)
     log_file = (out_dir / "loadtest.log").open("w")
     return subprocess.Popen(  # noqa: S603 - our own module
-        argv, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT
+        argv, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT, env=env
     )
 
 
@@ -141,9 +149,11 @@ def finish_load(proc: subprocess.Popen, out_dir: Path, duration: float) -> dict:
     return summary
 
 
-def run_load(argv: list[str], out_dir: Path, duration: float) -> dict:
+def run_load(
+    argv: list[str], out_dir: Path, duration: float, env: dict[str, str] | None = None
+) -> dict:
     """Runs one load run in the foreground; see finish_load."""
-    return finish_load(start_load(argv, out_dir), out_dir, duration)
+    return finish_load(start_load(argv, out_dir, env), out_dir, duration)
 
 
 def describe_load(summary: dict) -> str:
