@@ -27,6 +27,7 @@ from pathlib import Path
 
 from loadtest import constants
 from loadtest.payload import find_sample_request
+from smoke_tests.constants import EXPORT_METADATA_FILE
 
 log = logging.getLogger(__name__)
 
@@ -89,19 +90,27 @@ def container_args(
     ]
 
 
-def request_text(args: argparse.Namespace) -> str:
-    """The sample request the pod sends, read here from --request or the base path."""
+def request_files(args: argparse.Namespace) -> dict[str, str]:
+    """The sample request the pod sends, and the export_metadata.json beside it.
+
+    Read here from --request or the newest version under --model-base-path; the
+    metadata gives the request's dtypes and input names, as it does locally.
+    """
     if args.request is not None:
-        path = args.request
+        path = Path(args.request)
     elif args.model_base_path is not None:
-        path = find_sample_request(args.model_base_path)
+        path = Path(find_sample_request(args.model_base_path))
     else:
         raise JobError(
             "--in-cluster needs the request on this machine: pass --request "
             "<sample_request.json> or --model-base-path <exported model dir>"
         )
+    files = {REQUEST_KEY: path}
+    metadata = path.with_name(EXPORT_METADATA_FILE)
+    if metadata.is_file():
+        files[EXPORT_METADATA_FILE] = metadata
     try:
-        return Path(path).read_text()
+        return {key: file.read_text() for key, file in files.items()}
     except OSError as err:
         raise JobError(f"cannot read the sample request {path}: {err}") from err
 
@@ -164,8 +173,8 @@ def job_manifest(name: str, image: str, argv: list[str], timeout_s: float) -> di
     }
 
 
-def config_map_manifest(name: str, request: str, job_uid: str) -> dict:
-    """The sample request, deleted with the Job (owner reference)."""
+def config_map_manifest(name: str, files: dict[str, str], job_uid: str) -> dict:
+    """The request files, deleted with the Job (owner reference)."""
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -176,7 +185,7 @@ def config_map_manifest(name: str, request: str, job_uid: str) -> dict:
                 {"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": job_uid}
             ],
         },
-        "data": {REQUEST_KEY: request},
+        "data": files,
     }
 
 
@@ -227,7 +236,7 @@ def run_as_job(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     """Runs the load as a Job in args.in_cluster; returns the pod's exit code."""
     namespace = args.in_cluster
     try:
-        request = request_text(args)
+        files = request_files(args)
         if args.target is None:
             raise JobError(
                 "--in-cluster needs --target as the pod sees it, e.g. http://"
@@ -241,7 +250,7 @@ def run_as_job(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             namespace, job_manifest(name, args.image, argv, timeout_s)
         )
         cluster.core.create_namespaced_config_map(
-            namespace, config_map_manifest(name, request, job.metadata.uid)
+            namespace, config_map_manifest(name, files, job.metadata.uid)
         )
     except JobError as err:
         print(f"error: {err}", file=sys.stderr)

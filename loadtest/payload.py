@@ -26,6 +26,7 @@ import requests
 from loadtest import constants
 from smoke_tests import payloads as smoke_payloads
 from smoke_tests import signature as smoke_signature
+from smoke_tests.constants import EXPORT_METADATA_FILE
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def _override(array: np.ndarray, tf_dtype: str, name: str) -> np.ndarray:
 
 
 def _read_export_metadata(request_path: Path) -> dict:
-    meta_path = request_path.with_name("export_metadata.json")
+    meta_path = request_path.with_name(EXPORT_METADATA_FILE)
     if meta_path.is_file():
         return json.loads(meta_path.read_text())
     return {}

@@ -33,9 +33,7 @@ def client_image(demo_cluster: None) -> str:
     subprocess.run([REPO_ROOT / "hack" / "build-app-images.sh"], check=True)
     subprocess.run(
         [
-            "kind",
-            "load",
-            "docker-image",
+            REPO_ROOT / "hack" / "kind-load.sh",
             "--name",
             CLUSTER,
             constants.CLIENT_TOOLS_IMAGE,

@@ -51,7 +51,10 @@ def test_the_request_comes_from_the_newest_exported_version(tmp_path):
     base = tmp_path / "m"
     write_sample_request(base / "3" / "assets.extra")
     args = _parse("--in-cluster", "ns", "--model-base-path", str(base))
-    assert json.loads(job.request_text(args))["signature_name"] == "serving_default"
+    files = job.request_files(args)
+    assert json.loads(files[job.REQUEST_KEY])["signature_name"] == "serving_default"
+    metadata = json.loads(files["export_metadata.json"])
+    assert metadata["inputs"]["image"]["dtype"] == "float32"
 
 
 def test_job_never_retries_and_its_deadline_covers_the_run(tmp_path):
@@ -72,7 +75,7 @@ def test_job_never_retries_and_its_deadline_covers_the_run(tmp_path):
         "/tmp",
     }
     assert {"name": "request", "configMap": {"name": "tfs-load-x"}} in pod["volumes"]
-    owner = job.config_map_manifest("tfs-load-x", "{}", "uid-1")["metadata"]
+    owner = job.config_map_manifest("tfs-load-x", {"a": "{}"}, "uid-1")["metadata"]
     assert owner["ownerReferences"][0] == {
         "apiVersion": "batch/v1", "kind": "Job", "name": "tfs-load-x", "uid": "uid-1"
     }  # fmt: skip
