@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 import uuid
@@ -220,7 +221,10 @@ class _Cluster:
         from kubernetes.config.config_exception import ConfigException
 
         try:
-            config.load_kube_config(context=context)
+            # KUBECONFIG read now, not when the client was imported.
+            config.load_kube_config(
+                config_file=os.environ.get("KUBECONFIG"), context=context
+            )
         except (ConfigException, FileNotFoundError, TypeError) as err:
             try:
                 config.load_incluster_config()
@@ -264,7 +268,10 @@ def run_as_job(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     print(f"tfs-load: Job {namespace}/{name} ({args.image})", file=sys.stderr)
     try:
         pod_name, code = _wait(cluster, namespace, name, timeout_s)
-        logs = cluster.core.read_namespaced_pod_log(pod_name, namespace)
+        # Raw bytes: the client's deserializer mangles JSON-like log text.
+        logs = cluster.core.read_namespaced_pod_log(
+            pod_name, namespace, _preload_content=False
+        ).data.decode("utf-8", "replace")
     except JobError as err:
         print(f"error: {err}", file=sys.stderr)
         _delete(cluster, namespace, name)
