@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 import uuid
@@ -28,6 +27,7 @@ from pathlib import Path
 
 from loadtest import constants
 from loadtest.payload import find_sample_request
+from smoke_tests.cluster import ClusterError, load_config
 from smoke_tests.constants import EXPORT_METADATA_FILE
 
 log = logging.getLogger(__name__)
@@ -217,21 +217,12 @@ class _Cluster:
     """The two API groups a load Job needs, from the kubeconfig or in-cluster config."""
 
     def __init__(self, context: str | None) -> None:
-        from kubernetes import client, config
-        from kubernetes.config.config_exception import ConfigException
+        from kubernetes import client
 
         try:
-            # KUBECONFIG read now, not when the client was imported.
-            config.load_kube_config(
-                config_file=os.environ.get("KUBECONFIG"), context=context
-            )
-        except (ConfigException, FileNotFoundError, TypeError) as err:
-            try:
-                config.load_incluster_config()
-            except ConfigException:
-                raise JobError(
-                    f"cannot load a kubeconfig ({err}); set KUBECONFIG or --context"
-                ) from err
+            load_config(context)
+        except ClusterError as err:
+            raise JobError(str(err)) from err
         self.core = client.CoreV1Api()
         self.batch = client.BatchV1Api()
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from model_rollout import plan, server
 from model_rollout.targets import ConfigMapTarget, FileTarget
+from smoke_tests.cluster import ClusterError
 
 ACTIONS = ("status", "load", "canary", "promote", "rollback", "unload")
 
@@ -109,7 +110,7 @@ def run(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """0 done, 1 refused or timed out, 2 usage."""
+    """0 done, 1 refused or timed out, 2 usage (or no cluster config)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version_flag is not None:
@@ -124,4 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     except plan.RolloutError as err:
         print(f"tfs-rollout: error: {err}", file=sys.stderr)
         return 1
+    except ClusterError as err:
+        print(f"tfs-rollout: error: {err}", file=sys.stderr)
+        return 2
     return 0

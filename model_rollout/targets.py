@@ -58,12 +58,11 @@ class ConfigMapTarget:
 
     def __init__(self, name: str, namespace: str, api=None) -> None:
         if api is None:
-            from kubernetes import client, config
+            from kubernetes import client
 
-            try:
-                config.load_kube_config()
-            except config.ConfigException:
-                config.load_incluster_config()
+            from smoke_tests.cluster import load_config
+
+            load_config(None)
             api = client.CoreV1Api()
         self.api = api
         self.name = name

@@ -8,6 +8,7 @@ Typical usage example:
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 from smoke_tests import constants
@@ -54,6 +55,28 @@ def pick_service(services: list[object], namespace: str, release: str) -> Servic
     return ServiceRef(name, namespace, ports)
 
 
+def load_config(context: str | None) -> None:
+    """Loads the kubeconfig (KUBECONFIG read now), else the in-cluster config.
+
+    Raises:
+        ClusterError: neither is available.
+    """
+    from kubernetes import config
+    from kubernetes.config.config_exception import ConfigException
+
+    try:
+        config.load_kube_config(
+            config_file=os.environ.get("KUBECONFIG"), context=context
+        )
+    except (ConfigException, FileNotFoundError, TypeError) as err:
+        try:
+            config.load_incluster_config()
+        except ConfigException:
+            raise ClusterError(
+                f"cannot load a kubeconfig ({err}); set KUBECONFIG or --context"
+            ) from err
+
+
 def find_service(
     release: str, namespace: str, context: str | None, timeout: float = 15.0
 ) -> ServiceRef:
@@ -62,18 +85,9 @@ def find_service(
     Raises:
         ClusterError: kubeconfig cannot be loaded, the API fails, or no Service fits.
     """
-    from kubernetes import client, config
-    from kubernetes.config.config_exception import ConfigException
+    from kubernetes import client
 
-    try:
-        config.load_kube_config(context=context)
-    except (ConfigException, FileNotFoundError, TypeError) as err:
-        try:
-            config.load_incluster_config()
-        except ConfigException:
-            raise ClusterError(
-                f"cannot load a kubeconfig ({err}); set --context"
-            ) from err
+    load_config(context)
     selector = f"{constants.RELEASE_LABEL}={release}"
     try:
         listed = client.CoreV1Api().list_namespaced_service(
