@@ -2,11 +2,11 @@
 # `make e2e`: the chart on a real offline cluster with the TF Serving STAND-IN image.
 #
 # dockerd (Debian's docker.io, started when none runs) -> local images (stand-in,
-# busybox, gateway, model fetch, haproxy drain proxy; nothing pulled) -> offline
+# busybox, gateway, model fetch, client tools, haproxy drain proxy; nothing pulled) -> offline
 # cluster as host processes (Kubernetes built
 # from the Go module proxy, cached by version) -> images loaded into its
 # containerd -> pytest -m kind on tests/cluster and tests/e2e (every ci/ scenario:
-# install, helm test, smoke, load SLO; then rollout steps a-e under load).
+# install, helm test, smoke, load SLO from an in-cluster Job; then rollout steps a-e under load).
 # The cluster is always torn down at the end, pass or fail; on a failure the
 # tests dump describe/logs/events to out/e2e/<namespace>/dump.txt and stderr.
 # Phase durations go to stderr and out/e2e/timings.txt.
