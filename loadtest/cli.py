@@ -303,18 +303,18 @@ def _load_payload(args: argparse.Namespace, target: str) -> Payload:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Execute ``run``: load, report, verdict."""
-    from loadtest.engine import RunConfig, preflight
-    from loadtest.metrics import scrape, server_view
-    from loadtest.recorder import merge_results
-    from loadtest.report import Limits, build_summary, print_table, write_reports
-    from loadtest.runner import WorkerError, run_results
-
     if args.in_cluster:
         from loadtest.job import run_as_job
 
         run_parser = argparse.ArgumentParser(add_help=False)
         _add_run_args(run_parser)
         return run_as_job(args, run_parser)
+    from loadtest.engine import RunConfig, preflight
+    from loadtest.metrics import scrape, server_view
+    from loadtest.recorder import merge_results
+    from loadtest.report import Limits, build_summary, print_table, write_reports
+    from loadtest.runner import WorkerError, run_results
+
     target = args.target or (
         constants.DEFAULT_REST_TARGET
         if args.protocol == "rest"

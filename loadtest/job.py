@@ -48,8 +48,12 @@ FATAL_WAITING = {
     "CreateContainerConfigError",
     "CreateContainerError",
 }
-# Options that shape the Job, not the run; never passed to the pod.
-JOB_OPTIONS = {"in_cluster", "image", "context", "print_summary", "out", "verbose"}
+# Run options not passed as given: those that shape the Job, and the request and
+# report paths, which the pod gets as its own mount and scratch directory.
+NOT_PASSED = {
+    "in_cluster", "image", "context", "print_summary",
+    "out", "request", "model_base_path",
+}  # fmt: skip
 POLL_S = 1.0
 
 
@@ -68,10 +72,7 @@ def container_args(
     argv = ["run"]
     for action in parser._actions:  # noqa: SLF001 - argparse has no public list
         dest = action.dest
-        if not action.option_strings or dest in JOB_OPTIONS | {
-            "request",
-            "model_base_path",
-        }:
+        if not action.option_strings or dest in NOT_PASSED:
             continue
         value = getattr(args, dest, None)
         if value is None or value == action.default:
