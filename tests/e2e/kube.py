@@ -145,10 +145,8 @@ class Kube:
         proc = self.kubectl("api-versions", check=False)
         return any(line.startswith(group + "/") for line in proc.stdout.splitlines())
 
-    def _services(
-        self, namespace: str, release: str, name: str
-    ) -> list[tuple[str, str]]:
-        """(name, clusterIP) of the release's ClusterIP Services of component `name`."""
+    def _service(self, namespace: str, release: str, name: str) -> tuple[str, str]:
+        """(name, clusterIP) of the release's one ClusterIP Service of `name`."""
         proc = self.kubectl(
             "get",
             "service",
@@ -167,19 +165,19 @@ class Kube:
             raise CommandError(
                 f"expected one ClusterIP Service for {release}, got {found}"
             )
-        return services
+        return services[0]
 
     def service_cluster_ip(
         self, namespace: str, release: str, name: str = "tf-serving"
     ) -> str:
         """ClusterIP of the release's (non-headless) Service of component `name`."""
-        return self._services(namespace, release, name)[0][1]
+        return self._service(namespace, release, name)[1]
 
     def service_host(
         self, namespace: str, release: str, name: str = "tf-serving"
     ) -> str:
         """In-cluster DNS name of that Service, as pods (a load Job) reach it."""
-        return f"{self._services(namespace, release, name)[0][0]}.{namespace}.svc"
+        return f"{self._service(namespace, release, name)[0]}.{namespace}.svc"
 
     def pod_names(self, namespace: str, release: str) -> list[str]:
         """Every server pod of the release, terminating ones included."""
