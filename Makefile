@@ -69,8 +69,9 @@ flags: deps ## Regenerate hack/data/tf_serving_flags.json from TF Serving's sour
 	$(VENV)/bin/python hack/tf_serving_flags.py --git-dir "$(TF_SERVING_GIT_DIR)" --tag "$(TF_SERVING_VERSION)"
 
 .PHONY: verify
-verify: deps tools ## Fail when generated files (values table, k8s/ manifests) are out of date
+verify: deps tools ## Fail when generated files are out of date or the chart changed without a version bump
 	hack/verify-generated.sh
+	hack/chart-testing.sh version
 
 .PHONY: bench
 bench: deps ## Benchmark the load tester against wrk and ghz on loopback (ratios)
@@ -91,6 +92,10 @@ inspect: deps ## Show the signatures of the newest exported version
 .PHONY: chart-lint
 chart-lint: tools deps ## helm lint --strict, render every ci/ scenario, validate with kubeconform and checkov
 	hack/verify-chart.sh
+
+.PHONY: chart-test
+chart-test: tools deps ## ct's checks in our script: version bump, lint, install every ci/ scenario, upgrade from the previous release under load (cluster-up; root)
+	hack/chart-testing.sh all
 
 ##@ Cluster
 

@@ -6,7 +6,8 @@
 # cluster as host processes (Kubernetes built
 # from the Go module proxy, cached by version) -> images loaded into its
 # containerd -> pytest -m kind on tests/cluster and tests/e2e (every ci/ scenario:
-# install, helm test, smoke, load SLO from an in-cluster Job; then rollout steps a-e under load).
+# install, helm test, smoke, load SLO from an in-cluster Job; rollout steps a-f under load;
+# the upgrade from the previous chart release under load, as hack/chart-testing.sh upgrade).
 # The cluster is always torn down at the end, pass or fail; on a failure the
 # tests dump describe/logs/events to out/e2e/<namespace>/dump.txt and stderr.
 # Phase durations go to stderr and out/e2e/timings.txt.

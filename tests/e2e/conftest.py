@@ -153,13 +153,14 @@ class Releases:
         values_files: list[Path],
         sets: dict[str, str],
         wait: bool = True,
+        chart: Path = CHART_DIR,
     ) -> None:
-        """helm install (--wait unless `wait` is False); records how long it took."""
+        """helm install of `chart` (--wait unless `wait` is False); records the time."""
         started = time.monotonic()
         self.kube.helm(
             "install",
             release.name,
-            str(CHART_DIR),
+            str(chart),
             "--namespace",
             release.namespace,
             *(["--wait", "--timeout", INSTALL_TIMEOUT] if wait else []),
@@ -187,13 +188,14 @@ class Releases:
         release: Release,
         values_files: list[Path],
         sets: dict[str, str],
+        chart: Path = CHART_DIR,
     ) -> float:
-        """helm upgrade --wait (values replaced, not reused); returns seconds taken."""
+        """helm upgrade --wait to `chart` (values replaced, not reused); returns s."""
         started = time.monotonic()
         self.kube.helm(
             "upgrade",
             release.name,
-            str(CHART_DIR),
+            str(chart),
             "--namespace",
             release.namespace,
             "--wait",

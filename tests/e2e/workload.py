@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from tests.e2e.kube import REPO_ROOT
+from tests.e2e.kube import REPO_ROOT, Kube
 
 # A load Job adds pod start and imports (loadtest.job.START_MARGIN_S bounds them).
 LOAD_TIMEOUT_MARGIN_S = 200
+# What `tfs-load run --in-cluster` prints once it created its Job.
+JOB_LINE = re.compile(r"tfs-load: Job ([\w.-]+)/([\w.-]+) ")
 
 
 def make_readable(root: Path) -> None:
@@ -132,6 +136,31 @@ def start_load(
     return subprocess.Popen(  # noqa: S603 - our own module
         argv, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT, env=env
     )
+
+
+def wait_load_started(
+    kube: Kube, out_dir: Path, proc: subprocess.Popen, timeout_s: float
+) -> float:
+    """Seconds until an in-cluster load Job's pod says `running:` (it is sending).
+
+    The launcher names its Job in out_dir/loadtest.log; the pod's own log says when
+    the warm-up starts, after its image started and its imports finished."""
+    started = time.monotonic()
+    job = None
+    while time.monotonic() - started < timeout_s:
+        if proc.poll() is not None:
+            raise AssertionError((out_dir / "loadtest.log").read_text())
+        if job is None:
+            found = JOB_LINE.search((out_dir / "loadtest.log").read_text())
+            job = found and found.groups()
+        if job:
+            logs = kube.kubectl(
+                "logs", f"job/{job[1]}", "-n", job[0], check=False
+            ).stdout
+            if "running: " in logs:
+                return time.monotonic() - started
+        time.sleep(1)
+    raise AssertionError(f"load Job {job} did not start sending in {timeout_s} s")
 
 
 def finish_load(proc: subprocess.Popen, out_dir: Path, duration: float) -> dict:
