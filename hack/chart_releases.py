@@ -8,6 +8,7 @@ the chart at the commit that set its version, or carry a higher version.
 Typical usage example:
 
     python hack/chart_releases.py check                       # exit 1 names the fix
+    python hack/chart_releases.py current                     # "0.5.0"
     python hack/chart_releases.py previous --extract /tmp/prev  # "0.4.0 <commit>"
 """
 
@@ -151,12 +152,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chart", type=Path, default=CHART_DIR, help="chart dir")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="fail unless the version names the chart's content")
+    sub.add_parser("current", help="print the working tree's chart version")
     prev = sub.add_parser("previous", help="print the previous release")
     prev.add_argument("--extract", type=Path, help="also write that chart under DIR")
     args = parser.parse_args(argv)
     try:
         if args.command == "check":
             print(f"chart version check: {check(args.chart)}")
+            return 0
+        if args.command == "current":
+            print(chart_version((args.chart / "Chart.yaml").read_text()))
             return 0
         release = previous(args.chart)
         line = f"{release.version} {release.commit}"

@@ -42,7 +42,10 @@ readonly EXIT_NO_PULL=3
 readonly STANDIN_IMAGE="tfserving-standin:${TFS_STANDIN_TAG}"
 readonly STANDIN_DRAIN_PROXY_IMAGE="local/haproxy:${HAPROXY_VERSION}"
 readonly STANDIN_TEST_IMAGE="local/busybox:${LOCAL_BUSYBOX_TAG}"
-readonly OFFLINE_NODE_IMAGE="tfserving.local/kind-node:${KUBERNETES_VERSION}"
+# The offline node image's one name lives in hack/cluster/lib.sh (read in a subshell: that
+# file also defines log and die).
+OFFLINE_NODE_IMAGE="$(bash -c 'REPO_ROOT="$1"; source "$1/hack/cluster/lib.sh" && echo "${OFFLINE_KIND_NODE_IMAGE}"' _ "${REPO_ROOT}")"
+readonly OFFLINE_NODE_IMAGE
 SERVER="${SERVER:-auto}"
 # Why the stand-in serves (the banner's second line).
 STANDIN_WHY="SERVER=standin was asked for"

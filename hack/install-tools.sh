@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the pinned CLI tools (helm, kind, kubeconform, actionlint, helm-docs, promtool, checkov)
-# into bin/.
+# into bin/; `hack/install-tools.sh registry` installs the CNCF distribution registry alone
+# (static, for the loopback registry image of hack/local-registry.sh).
 # With Go present: `go install` from the Go module proxy. Without Go: the
 # project's release binaries, verified against the checksum file published
 # beside each release. A tool already installed at the pinned version is kept.
@@ -49,8 +50,11 @@ helm_ldflags() {
 go_install() {
   local name="$1" version="$2" module="$3" ldflags=""
   [[ "${name}" == helm ]] && ldflags="$(helm_ldflags "${version}")"
+  local env=(GOBIN="${BIN_DIR}" GOFLAGS="-trimpath")
+  # The registry runs in a FROM-scratch image: no libc to link against.
+  [[ "${name}" == registry ]] && env+=(CGO_ENABLED=0)
   log "go install ${module}@${version}"
-  GOBIN="${BIN_DIR}" GOFLAGS="-trimpath" go install -ldflags "${ldflags}" "${module}@${version}"
+  env "${env[@]}" go install -ldflags "${ldflags}" "${module}@${version}"
 }
 
 # download_verified URL SUMS_URL: fetch URL and check it against SUMS_URL.
@@ -100,6 +104,12 @@ release_install() {
         "https://github.com/rhysd/actionlint/releases/download/${version}/actionlint_${v}_checksums.txt" "${tmp}"
       tar -xzf "${tmp}/actionlint_${v}_${OS}_${ARCH}.tar.gz" -C "${tmp}"
       install -m 0755 "${tmp}/actionlint" "${BIN_DIR}/actionlint" ;;
+    registry)
+      local v="${version#v}"
+      download_verified "https://github.com/distribution/distribution/releases/download/${version}/registry_${v}_${OS}_${ARCH}.tar.gz" \
+        "https://github.com/distribution/distribution/releases/download/${version}/registry_${v}_checksums.txt" "${tmp}"
+      tar -xzf "${tmp}/registry_${v}_${OS}_${ARCH}.tar.gz" -C "${tmp}"
+      install -m 0755 "${tmp}/registry" "${BIN_DIR}/registry" ;;
     promtool)
       # The Go module tag v0.3MM.P is Prometheus release v3.MM.P.
       local minor patch v
@@ -143,6 +153,10 @@ install_checkov() {
 
 main() {
   mkdir -p "${BIN_DIR}" "${STAMP_DIR}"
+  if [[ "${1:-}" == registry ]]; then
+    install_tool registry "${DISTRIBUTION_VERSION}" github.com/distribution/distribution/v3/cmd/registry
+    return
+  fi
   install_tool helm "${HELM_VERSION}" helm.sh/helm/v3/cmd/helm
   install_tool kind "${KIND_VERSION}" sigs.k8s.io/kind
   install_tool kubeconform "${KUBECONFORM_VERSION}" github.com/yannh/kubeconform/cmd/kubeconform

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Delete the kind cluster that `make demo` created. Idempotent: no cluster (or no
+# Delete the kind cluster that `make demo` created, and the loopback registry
+# container of hack/local-registry.sh. Idempotent: no cluster (or no
 # Docker daemon, so no kind cluster can exist) is not an error.
 #
 # Usage: hack/kind-down.sh [CLUSTER]
@@ -25,3 +26,7 @@ delete_cluster() {
 }
 
 delete_cluster "$@"
+# The loopback registry the release test pushes to (hack/local-registry.sh), if any.
+if timeout 10 docker info >/dev/null 2>&1; then
+  "${REPO_ROOT}/hack/local-registry.sh" down
+fi

@@ -3,7 +3,7 @@
 #
 # Usage: hack/kind-up.sh [--config FILE] [CLUSTER_NAME]   (root; needs dockerd, e.g. hack/dockerd-up.sh)
 #
-# Builds tfserving.local/kind-node:<KUBERNETES_VERSION> with
+# Builds the offline node image (OFFLINE_KIND_NODE_IMAGE, hack/cluster/lib.sh) with
 # hack/cluster/build-kind-node.sh when missing, then runs the pinned kind (through
 # hack/cluster/kind/docker only where a probe shows privileged root containers
 # cannot start; see hack/cluster/NOTES.md). FILE is a kind config to start from
@@ -27,7 +27,6 @@ if [[ "${1:-}" == --config ]]; then
   shift 2
 fi
 CLUSTER_NAME="${1:-tf-serving-offline}"
-KIND_NODE_IMAGE="tfserving.local/kind-node:${KUBERNETES_VERSION}"
 KIND_BIN="${KIND_BIN:-${REPO_ROOT}/bin/kind}"
 KUBECONFIG_OUT="${K8S_CACHE_DIR}/kind-${CLUSTER_NAME}.kubeconfig"
 
@@ -90,20 +89,20 @@ main() {
   if ! docker info >/dev/null 2>&1; then
     die "dockerd is not running; start it with hack/dockerd-up.sh"
   fi
-  if ! docker image inspect "${KIND_NODE_IMAGE}" >/dev/null 2>&1; then
+  if ! docker image inspect "${OFFLINE_KIND_NODE_IMAGE}" >/dev/null 2>&1; then
     "${REPO_ROOT}/hack/cluster/build-kind-node.sh" >/dev/null
   fi
-  use_docker_shim_if_needed "${KIND_NODE_IMAGE}"
+  use_docker_shim_if_needed "${OFFLINE_KIND_NODE_IMAGE}"
   if grep -qx "${CLUSTER_NAME}" < <("${KIND_BIN}" get clusters 2>/dev/null); then
     log "kind cluster ${CLUSTER_NAME} exists (reused)"
   else
     local start="${SECONDS}" config
     config="$(mktemp)"
     write_config >"${config}"
-    log "creating kind cluster ${CLUSTER_NAME} from ${KIND_NODE_IMAGE}"
+    log "creating kind cluster ${CLUSTER_NAME} from ${OFFLINE_KIND_NODE_IMAGE}"
     # kind resolves relative extraMounts host paths against the working directory.
     (cd "${REPO_ROOT}" && "${KIND_BIN}" create cluster --name "${CLUSTER_NAME}" --config "${config}" \
-      --image "${KIND_NODE_IMAGE}" --wait 180s --retain >&2)
+      --image "${OFFLINE_KIND_NODE_IMAGE}" --wait 180s --retain >&2)
     rm -f "${config}"
     log "kind cluster up in $((SECONDS - start)) s"
   fi

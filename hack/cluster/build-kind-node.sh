@@ -11,7 +11,7 @@
 #    kube-controller-manager, kube-scheduler, kube-proxy with iptables, coredns)
 #    and our pause image, written with hack/cluster/oci_archive.py into /kind/images
 #    and imported by a systemd unit on first boot before the kubelet starts.
-# 4. `docker import` as ${KIND_NODE_IMAGE}. etcd runs as the node's Debian systemd
+# 4. `docker import` as ${OFFLINE_KIND_NODE_IMAGE}. etcd runs as the node's Debian systemd
 #    service (kubeadm is pointed at it as external etcd by hack/kind-up.sh).
 set -o errexit -o nounset -o pipefail
 
@@ -21,7 +21,6 @@ source "${REPO_ROOT}/hack/cluster/lib.sh"
 
 NODE_PACKAGES="systemd,systemd-sysv,dbus,containerd,runc,containernetworking-plugins,etcd-server,iptables,conntrack,socat,ethtool,mount,kmod,ca-certificates,procps,iproute2,util-linux"
 KIND_CACHE="${K8S_CACHE_DIR}/kind-node"
-KIND_NODE_IMAGE="tfserving.local/kind-node:${KUBERNETES_VERSION}"
 IMAGE_REPOSITORY="tfserving.local"
 
 find_debian_mirror() {
@@ -120,6 +119,10 @@ version = 2
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "/etc/cni/net.d"
+  # Per-registry hosts.toml files, as kind's own node images (v0.27+) set: the local
+  # registry of hack/local-registry.sh is configured there.
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "/etc/containerd/certs.d"
 TOML
   cat >"${root}/etc/cni/net.d/10-bridge.conflist" <<'JSON'
 {
@@ -200,13 +203,13 @@ main() {
   log "writing control-plane and pause image archives"
   control_plane_archive "${work}/rootfs" "${work}/rootfs/kind/images/control-plane.tar"
   pause_archive "${work}/rootfs/kind/images/pause.tar"
-  log "importing ${KIND_NODE_IMAGE} into docker"
+  log "importing ${OFFLINE_KIND_NODE_IMAGE} into docker"
   tar -C "${work}/rootfs" -c . | docker import \
     --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' \
-    --change 'ENV container=docker' - "${KIND_NODE_IMAGE}" >/dev/null
+    --change 'ENV container=docker' - "${OFFLINE_KIND_NODE_IMAGE}" >/dev/null
   rm -rf "${work}"
-  log "built ${KIND_NODE_IMAGE} in $((SECONDS - start)) s"
-  printf '%s\n' "${KIND_NODE_IMAGE}"
+  log "built ${OFFLINE_KIND_NODE_IMAGE} in $((SECONDS - start)) s"
+  printf '%s\n' "${OFFLINE_KIND_NODE_IMAGE}"
 }
 
 main "$@"

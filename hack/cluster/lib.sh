@@ -13,6 +13,9 @@ source "${REPO_ROOT}/hack/versions.env"
 K8S_CACHE_DIR="${K8S_CACHE_DIR:-${HOME}/.cache/tf-serving-k8s}"
 K8S_BIN_DIR="${K8S_CACHE_DIR}/k8s-${KUBERNETES_VERSION}/bin"
 IMAGE_CACHE_DIR="${K8S_CACHE_DIR}/images"
+# The offline kind node image (hack/cluster/build-kind-node.sh builds it, hack/kind-up.sh
+# runs it). Bump the -rN suffix when the node recipe changes: an older image is rebuilt.
+OFFLINE_KIND_NODE_IMAGE="tfserving.local/kind-node:${KUBERNETES_VERSION}-r2"
 STATE_DIR="${CLUSTER_STATE_DIR:-/var/lib/tf-serving-k8s}"
 RUN_DIR="${STATE_DIR}/run"
 LOG_DIR="${STATE_DIR}/logs"

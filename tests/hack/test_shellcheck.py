@@ -18,6 +18,9 @@ SCRIPTS = [
     "hack/build-drain-proxy-image.sh",
     "hack/demo.sh",
     "hack/kind-down.sh",
+    "hack/chart-testing.sh",
+    "hack/local-registry.sh",
+    "hack/release.sh",
     "images/tfserving-standin/tensorflow_model_server",
     "images/tfserving-standin/tf_serving_entrypoint.sh",
 ]
