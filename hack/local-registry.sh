@@ -33,12 +33,12 @@ build_image() {
   "${REPO_ROOT}/hack/install-tools.sh" registry
   local context
   context="$(mktemp -d)"
-  trap 'rm -rf "${context}"' RETURN
   cp "${REPO_ROOT}/images/registry/Dockerfile" "${REPO_ROOT}/images/registry/config.yml" "${context}/"
   cp "${REPO_ROOT}/bin/registry" "${context}/registry"
   log "building ${IMAGE} (FROM scratch, bin/registry)"
   DOCKER_BUILDKIT=0 docker build --quiet --build-arg "APP_TAG=${DISTRIBUTION_VERSION}" \
     -t "${IMAGE}" "${context}" >/dev/null
+  rm -rf "${context}"
 }
 
 start_container() {

@@ -26,14 +26,21 @@ pytestmark = pytest.mark.demo
 CLUSTER = CONTEXT.removeprefix("kind-")
 REGISTRY = "localhost:5001"
 CHART_DIR = REPO_ROOT / "charts" / "tf-serving"
+HELM = REPO_ROOT / "bin" / "helm"
+KIND = REPO_ROOT / "bin" / "kind"
 # Images of the demo's release that follow it into the registry, by values key.
 IMAGE_KEYS = ("image", "drainProxy.image", "testFramework.image")
 
 
 def run(*argv: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(a) for a in argv], check=True, capture_output=True, text=True, **kwargs
+    """Runs a command; a failure shows its output."""
+    proc = subprocess.run(
+        [str(a) for a in argv], capture_output=True, text=True, check=False, **kwargs
     )
+    assert proc.returncode == 0, (
+        f"{argv} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    )
+    return proc
 
 
 def dig(values: dict, key: str) -> dict:
@@ -55,7 +62,7 @@ def released(demo_cluster: None) -> tuple[str, dict[str, str]]:
     """Registry up, chart and images pushed; (oci:// ref, --set pairs for images)."""
     demo = json.loads(
         run(
-            "helm", "get", "values", "tf-serving", "--kube-context", CONTEXT,
+            HELM, "get", "values", "tf-serving", "--kube-context", CONTEXT,
             "--all", "-o", "json",
         ).stdout
     )  # fmt: skip
@@ -75,14 +82,44 @@ def released(demo_cluster: None) -> tuple[str, dict[str, str]]:
         env={**os.environ, "EXTRA_IMAGES": " ".join(extra)},
     )
     values = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
-    sets["gateway.image.repository"] = (
-        f"{REGISTRY}/{values['gateway']['image']['repository']}"
-    )
+    gateway = values["gateway"]["image"]
+    sets["gateway.image.repository"] = f"{REGISTRY}/{gateway['repository']}"
+    sets["gateway.image.tag"] = str(gateway["tag"])
     return release.stdout.strip().splitlines()[-1], sets
 
 
+def kind_nodes() -> list[str]:
+    return run(KIND, "get", "nodes", "--name", CLUSTER).stdout.split()
+
+
+def forget_registry_images() -> None:
+    """Removes every localhost:5001 image from the nodes, so the install must pull."""
+    for node in kind_nodes():
+        run(
+            "docker", "exec", node, "sh", "-c",
+            f"ctr -n k8s.io images ls -q | grep '^{REGISTRY}/' "
+            "| xargs -r ctr -n k8s.io images rm",
+        )  # fmt: skip
+
+
+def pulled_images() -> set[str]:
+    """name:tag of each registry image a node holds with its registry digest.
+
+    containerd records `<name>@sha256:...` only for an image pulled from a registry
+    (`kind load` imports have none)."""
+    held: set[str] = set()
+    for node in kind_nodes():
+        held |= set(
+            run(
+                "docker", "exec", node, "ctr", "-n", "k8s.io", "images", "ls", "-q"
+            ).stdout.split()
+        )
+    digested = {ref.split("@")[0] for ref in held if "@sha256:" in ref}
+    return {ref for ref in held if "@" not in ref and ref.rsplit(":", 1)[0] in digested}
+
+
 def test_helm_install_from_oci_pulls_every_image_from_the_local_registry(
-    released: tuple[str, dict[str, str]], tmp_path
+    released: tuple[str, dict[str, str]],
 ) -> None:
     chart_ref, sets = released
     version = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())["version"]
@@ -100,15 +137,21 @@ def test_helm_install_from_oci_pulls_every_image_from_the_local_registry(
             "--set-string" if key.endswith("tag") else "--set",
             f"{key}={value}",
         ]
+    registry_refs = [
+        f"{sets[key]}:{sets[key.replace('repository', 'tag')]}"
+        for key in sets
+        if key.endswith(".repository") and key.replace("repository", "tag") in sets
+    ]
+    forget_registry_images()
     try:
         run(
-            "helm", "install", "oci-release", chart_ref, "--version", version,
+            HELM, "install", "oci-release", chart_ref, "--version", version,
             "--plain-http", "--kube-context", CONTEXT, "--namespace", namespace,
             "--create-namespace", "--values", scenario, *set_args,
             "--wait", "--timeout", "10m",
         )  # fmt: skip
         test = subprocess.run(
-            ["helm", "test", "oci-release", "--kube-context", CONTEXT,
+            [HELM, "test", "oci-release", "--kube-context", CONTEXT,
              "--namespace", namespace, "--timeout", "3m"],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
@@ -119,6 +162,7 @@ def test_helm_install_from_oci_pulls_every_image_from_the_local_registry(
                 "-o", "json",
             ).stdout
         )["items"]  # fmt: skip
+        pulled = pulled_images()
     finally:
         subprocess.run(
             ["kubectl", "--context", CONTEXT, "delete", "namespace", namespace,
@@ -126,17 +170,19 @@ def test_helm_install_from_oci_pulls_every_image_from_the_local_registry(
             capture_output=True, check=False,
         )  # fmt: skip
     assert test.returncode == 0, test.stdout + test.stderr
-    pulled = {
-        status["image"]: status["imageID"]
+    requested = {
+        container["image"]
         for pod in pods
-        for status in pod["status"].get("containerStatuses", [])
+        for container in pod["spec"].get("initContainers", [])
+        + pod["spec"]["containers"]
     }
     print(
-        f"oci install of chart {version}: images and where the node got them {pulled}"
+        f"oci install of chart {version} from {chart_ref}: images {sorted(requested)}; "
+        f"pulled by the node {sorted(pulled)}"
     )
     components = {pod["metadata"]["labels"]["app.kubernetes.io/name"] for pod in pods}
     assert {"tf-serving", "tf-serving-gateway"} <= components, components
-    for image, image_id in pulled.items():
-        if image.startswith(f"{REGISTRY}/"):
-            assert image_id.startswith(f"{REGISTRY}/"), (image, image_id)
-    assert f"{REGISTRY}/tfserving-gateway:" in " ".join(pulled), pulled
+    from_registry = {image for image in requested if image.startswith(f"{REGISTRY}/")}
+    # The server, its sidecar, the gateway and the helm test pod: all pulled from there.
+    assert from_registry <= set(registry_refs) <= pulled, (registry_refs, pulled)
+    assert any("tfserving-gateway" in ref for ref in from_registry), from_registry
