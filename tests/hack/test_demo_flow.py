@@ -52,6 +52,7 @@ def scratch_repo(tmp_path: Path) -> Path:
         "hack/demo.sh",
         "hack/dockerd-up.sh",
         "hack/versions.env",
+        "hack/cluster/lib.sh",
         "k8s/kind-config.yaml",
     ]:
         (repo / relative).parent.mkdir(parents=True, exist_ok=True)
