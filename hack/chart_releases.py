@@ -69,10 +69,21 @@ def chart_version(text: str) -> str:
     return str(yaml.safe_load(text)["version"])
 
 
+def current_version(chart_dir: Path) -> str:
+    """The working tree's chart version."""
+    return chart_version((chart_dir / "Chart.yaml").read_text())
+
+
+def repo_and_path(chart_dir: Path) -> tuple[Path, Path]:
+    """(repository root, chart_dir relative to it)."""
+    repo = Path(git(chart_dir, "rev-parse", "--show-toplevel").strip())
+    return repo, chart_dir.resolve().relative_to(repo)
+
+
 def releases(chart_dir: Path) -> list[Release]:
     """Every commit that changed the `version:` line of Chart.yaml, newest first."""
-    repo = Path(git(chart_dir, "rev-parse", "--show-toplevel").strip())
-    chart_yaml = (chart_dir / "Chart.yaml").resolve().relative_to(repo)
+    repo, rel = repo_and_path(chart_dir)
+    chart_yaml = rel / "Chart.yaml"
     commits = git(
         repo, "log", "--format=%H", "-G", r"^version:", "--", str(chart_yaml)
     ).split()
@@ -84,8 +95,7 @@ def releases(chart_dir: Path) -> list[Release]:
 
 def changed_since(chart_dir: Path, commit: str) -> list[str]:
     """Files under chart_dir that differ from `commit` (working tree, untracked too)."""
-    rel = "."
-    diff = git(chart_dir, "diff", "--name-only", commit, "--", rel).split()
+    diff = git(chart_dir, "diff", "--name-only", commit, "--", ".").split()
     untracked = git(
         chart_dir,
         "ls-files",
@@ -93,14 +103,14 @@ def changed_since(chart_dir: Path, commit: str) -> list[str]:
         "--exclude-standard",
         "--full-name",
         "--",
-        rel,
+        ".",
     ).split()
     return sorted(set(diff) | set(untracked))
 
 
 def check(chart_dir: Path) -> str:
     """Raises ReleaseError unless the chart's version names its content; says why."""
-    current = chart_version((chart_dir / "Chart.yaml").read_text())
+    current = current_version(chart_dir)
     semver_key(current)
     history = releases(chart_dir)
     if not history:
@@ -126,7 +136,7 @@ def check(chart_dir: Path) -> str:
 
 def previous(chart_dir: Path) -> Release:
     """The newest release whose version differs from the working tree's."""
-    current = chart_version((chart_dir / "Chart.yaml").read_text())
+    current = current_version(chart_dir)
     for release in releases(chart_dir):
         if release.version != current:
             return release
@@ -135,8 +145,7 @@ def previous(chart_dir: Path) -> Release:
 
 def extract(chart_dir: Path, release: Release, dest: Path) -> Path:
     """Writes the chart as of `release` under dest; returns its directory."""
-    repo = Path(git(chart_dir, "rev-parse", "--show-toplevel").strip())
-    rel = chart_dir.resolve().relative_to(repo)
+    repo, rel = repo_and_path(chart_dir)
     archive = subprocess.run(
         ["git", "-C", str(repo), "archive", release.commit, str(rel)],
         check=True,
@@ -161,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"chart version check: {check(args.chart)}")
             return 0
         if args.command == "current":
-            print(chart_version((args.chart / "Chart.yaml").read_text()))
+            print(current_version(args.chart))
             return 0
         release = previous(args.chart)
         line = f"{release.version} {release.commit}"

@@ -75,7 +75,7 @@ def test_upgrade_from_previous_release_loses_no_request(
     """previous release -> working tree chart under REST and gRPC load: 0 failures."""
     previous = chart_releases.previous(CHART_DIR)
     previous_dir = chart_releases.extract(CHART_DIR, previous, tmp_path)
-    current = chart_releases.chart_version((CHART_DIR / "Chart.yaml").read_text())
+    current = chart_releases.current_version(CHART_DIR)
     release = releases.new("upgrade")
     publish_version(trained_models[1], release.base_path, 1)
     sets = {"modelStorage.hostPath.path": str(release.models_dir), **SETS}
