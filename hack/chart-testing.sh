@@ -8,14 +8,13 @@
 #   upgrade  the previous release (last commit that changed `version`) installed, then
 #            upgraded to the working tree's chart under constant load: 0 failed requests
 #   all      every step (default)
-# install and upgrade need the offline cluster (`make cluster-up`, root) and the images
-# `make e2e` loads; `make e2e` runs both as part of tests/e2e.
+# install and upgrade need make e2e's kind cluster with its images (`E2E_KEEP_CLUSTER=1
+# make e2e` leaves it up); `make e2e` runs both as part of tests/e2e.
 # Usage: hack/chart-testing.sh [all|version|lint|install|upgrade]
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 readonly CHART_DIR="${REPO_ROOT}/charts/tf-serving"
 readonly PYTHON="${PYTHON:-${REPO_ROOT}/.venv/bin/python}"
-readonly STATE_DIR="${CLUSTER_STATE_DIR:-/var/lib/tf-serving-k8s}"
 declare -rA CLUSTER_TESTS=(
   [install]=tests/e2e/test_scenarios_standin.py
   [upgrade]=tests/e2e/test_chart_upgrade_standin.py
@@ -32,11 +31,9 @@ lint_step() {
     "${CHART_DIR}/values.yaml" "${CHART_DIR}/ci"
 }
 
-# cluster_steps TEST_FILE...: pytest -m kind on the offline cluster (fails when it is down).
+# cluster_steps TEST_FILE...: pytest -m kind on the e2e kind cluster (fails, saying how
+# to start it, when it is down).
 cluster_steps() {
-  [[ -f "${STATE_DIR}/env.sh" ]] || die "no offline cluster: run \`make cluster-up\` (root) or \`make e2e\`"
-  # shellcheck source=/dev/null
-  source "${STATE_DIR}/env.sh"
   E2E_REQUIRE_CLUSTER=1 "${REPO_ROOT}/hack/run-pytest.sh" -m kind -p no:cacheprovider -rs "$@"
 }
 

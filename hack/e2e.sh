@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# `make e2e`: the chart on a real offline cluster with the TF Serving STAND-IN image.
+# `make e2e`: the chart on a kind cluster with the TF Serving STAND-IN image.
 #
 # dockerd (Debian's docker.io, started when none runs) -> local images (stand-in,
-# busybox, gateway, model fetch, client tools, haproxy drain proxy; nothing pulled) -> offline
-# cluster as host processes (Kubernetes built
-# from the Go module proxy, cached by version) -> images loaded into its
-# containerd -> pytest -m kind on tests/cluster and tests/e2e (every ci/ scenario:
+# busybox, gateway, model fetch, client tools, haproxy drain proxy; nothing pulled) ->
+# Kubernetes built from the Go module proxy (cached by version) -> the offline kind
+# cluster `tf-serving-e2e` (hack/kind-up.sh, the node image and settings `make demo`
+# uses, with tests/e2e/kind-config.yaml's mounts) -> images loaded with
+# hack/kind-load.sh -> pytest -m kind on tests/cluster and tests/e2e (every ci/ scenario:
 # install, helm test, smoke, load SLO from an in-cluster Job; rollout steps a-f under load;
 # the upgrade from the previous chart release under load, as hack/chart-testing.sh upgrade).
 # The cluster is always torn down at the end, pass or fail; on a failure the
@@ -21,7 +22,8 @@ source "${REPO_ROOT}/hack/versions.env"
 
 readonly OUT_DIR="${REPO_ROOT}/out/e2e"
 readonly TIMINGS="${OUT_DIR}/timings.txt"
-readonly STATE_DIR="${CLUSTER_STATE_DIR:-/var/lib/tf-serving-k8s}"
+readonly CLUSTER=tf-serving-e2e
+readonly KIND_CONFIG="${REPO_ROOT}/tests/e2e/kind-config.yaml"
 readonly IMAGES=(
   "tfserving-standin:${TFS_STANDIN_TAG}"
   "local/busybox:${LOCAL_BUSYBOX_TAG}"
@@ -47,9 +49,10 @@ phase() {
 tear_down() {
   local status=$?
   if [[ "${E2E_KEEP_CLUSTER:-0}" == 1 ]]; then
-    log "E2E_KEEP_CLUSTER=1: cluster left up (source ${STATE_DIR}/env.sh; make cluster-down)"
+    log "E2E_KEEP_CLUSTER=1: kind cluster ${CLUSTER} left up (delete: bin/kind delete cluster --name ${CLUSTER})"
   else
-    phase cluster-down "${REPO_ROOT}/hack/cluster-down.sh" || log "cluster-down failed (exit $?)"
+    phase cluster-down "${REPO_ROOT}/bin/kind" delete cluster --name "${CLUSTER}" ||
+      log "kind delete cluster failed (exit $?)"
   fi
   printf '%-14s %5d s\n' total "$((SECONDS - START))" >>"${TIMINGS}"
   log "timings (also ${TIMINGS}):"
@@ -57,26 +60,32 @@ tear_down() {
   exit "${status}"
 }
 
-# Kubernetes and CoreDNS from the Go module proxy (cached by version; cold ~15 min).
+# Kubernetes and CoreDNS from the Go module proxy (cached by version; cold ~15 min):
+# the node image's binaries and the tests' kubectl.
 build_cluster_binaries() {
   "${REPO_ROOT}/hack/cluster/build-kubernetes.sh" >/dev/null
   "${REPO_ROOT}/hack/cluster/build-coredns.sh" >/dev/null
 }
 
-load_images() {
-  "${REPO_ROOT}/hack/cluster/load-image.sh" "${IMAGES[@]}"
+# The tests write models under the first mount's directory; the node sees them there.
+kind_up() {
+  mkdir -p /var/tmp/tf-serving-e2e /var/tmp/tf-serving-e2e-provisioned
+  "${REPO_ROOT}/hack/kind-up.sh" --config "${KIND_CONFIG}" "${CLUSTER}" >/dev/null
 }
 
+load_images() {
+  "${REPO_ROOT}/hack/kind-load.sh" --name "${CLUSTER}" "${IMAGES[@]}"
+}
+
+# tests/e2e/kube.py finds the kubeconfig hack/kind-up.sh wrote for ${CLUSTER}.
 run_tests() {
-  # shellcheck source=/dev/null
-  source "${STATE_DIR}/env.sh"
   E2E_REQUIRE_CLUSTER=1 E2E_OUT_DIR="${OUT_DIR}" "${REPO_ROOT}/hack/run-pytest.sh" \
     -m kind tests/cluster tests/e2e -p no:cacheprovider -rs \
     --junitxml="${OUT_DIR}/junit.xml" "$@"
 }
 
 main() {
-  ((EUID == 0)) || die "run as root: dockerd, containerd, the kubelet and iptables need it"
+  ((EUID == 0)) || die "run as root: dockerd and kind's privileged node need it"
   mkdir -p "${OUT_DIR}"
   : >"${TIMINGS}"
   START="${SECONDS}"
@@ -86,7 +95,7 @@ main() {
   phase app-images "${REPO_ROOT}/hack/build-app-images.sh"
   phase drain-proxy "${REPO_ROOT}/hack/build-drain-proxy-image.sh"
   phase k8s-build build_cluster_binaries
-  phase cluster-up "${REPO_ROOT}/hack/cluster-up.sh"
+  phase kind-up kind_up
   phase load-images load_images
   phase tests run_tests "$@"
 }

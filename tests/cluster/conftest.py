@@ -1,11 +1,8 @@
-"""Fixtures for the offline cluster tests (hack/cluster-up.sh).
+"""Fixtures for the cluster tests: the e2e kind cluster (hack/e2e.sh).
 
-The tests run only when the offline cluster is up: its admin kubeconfig
-(<state>/kubeconfig, state dir from CLUSTER_STATE_DIR or /var/lib/tf-serving-k8s)
-exists and the API server answers /readyz. Otherwise every test skips with the
-command that starts the cluster. CLUSTER_KUBECONFIG points the same tests at
-another cluster holding our busybox image, e.g. the offline kind cluster from
-hack/kind-up.sh (then ClusterIPs are not routed to the host).
+The tests run only when that cluster is up (tests.e2e.kube.Kube.discover: its
+kubeconfig, or CLUSTER_KUBECONFIG's, and a Ready node). Otherwise every test skips
+with the command that starts it.
 
 Typical usage example:
 
@@ -16,8 +13,6 @@ Typical usage example:
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -25,22 +20,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.chart.helpers import versions_env
+from tests.e2e.kube import Kube
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_STATE_DIR = Path("/var/lib/tf-serving-k8s")
 KUBECTL_TIMEOUT_S = 120
 
 
 @dataclasses.dataclass(frozen=True)
 class Cluster:
-    """A reachable offline cluster and a scratch namespace for one test session."""
+    """A reachable cluster and a scratch namespace for one test session."""
 
     kubeconfig: Path
     kubectl_path: str
     namespace: str
     versions: dict[str, str]
-    host_routes_services: bool
+
+    @property
+    def busybox_image(self) -> str:
+        """The local busybox image hack/e2e.sh loads into the node."""
+        return f"local/busybox:{self.versions['LOCAL_BUSYBOX_TAG']}"
 
     def kubectl(
         self, *args: str, check: bool = True, stdin: str | None = None
@@ -63,44 +60,14 @@ class Cluster:
         )
 
 
-def find_kubectl(versions: dict[str, str]) -> str | None:
-    """Return the kubectl from hack/cluster/build-kubernetes.sh, else PATH's."""
-    cache = Path(
-        os.environ.get("K8S_CACHE_DIR", Path.home() / ".cache" / "tf-serving-k8s")
-    )
-    built = cache / f"k8s-{versions.get('KUBERNETES_VERSION', '')}" / "bin" / "kubectl"
-    if built.is_file():
-        return str(built)
-    return shutil.which("kubectl")
-
-
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
-    """The offline cluster with a fresh namespace, deleted after the session."""
-    state_dir = Path(os.environ.get("CLUSTER_STATE_DIR", DEFAULT_STATE_DIR))
-    override = os.environ.get("CLUSTER_KUBECONFIG")
-    kubeconfig = Path(override) if override else state_dir / "kubeconfig"
-    versions = versions_env()
-    kubectl = find_kubectl(versions)
-    if not kubeconfig.is_file() or kubectl is None:
-        pytest.skip(
-            f"offline cluster not up ({kubeconfig} missing); "
-            "start it with: sudo hack/cluster-up.sh"
-        )
-    probe = subprocess.run(
-        [kubectl, "--kubeconfig", str(kubeconfig), "get", "--raw", "/readyz"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    if probe.returncode != 0:
-        pytest.skip(
-            f"offline cluster API not ready ({probe.stderr.strip()}); "
-            "start it with: sudo hack/cluster-up.sh"
-        )
+    """The cluster with a fresh namespace, deleted after the session."""
+    found = Kube.discover()
+    if found is None or not found.is_ready():
+        pytest.skip("the e2e kind cluster is not up; start it with: make e2e")
     namespace = f"cluster-test-{uuid.uuid4().hex[:8]}"
-    handle = Cluster(kubeconfig, kubectl, namespace, versions, not override)
+    handle = Cluster(found.kubeconfig, found.kubectl_path, namespace, found.versions)
     handle.kubectl("create", "namespace", namespace)
     # --for=create waits for an object that does not exist yet (a jsonpath wait
     # fails at once with NotFound when the controller has not made it).

@@ -1,13 +1,15 @@
-"""e2e fixtures: the chart on the offline cluster with the TF Serving STAND-IN.
+"""e2e fixtures: the chart on a kind cluster with the TF Serving STAND-IN.
 
-These tests install charts/tf-serving on a real cluster (hack/cluster-up.sh) with the
-stand-in image (hack/build-standin-image.sh), never TensorFlow Serving itself. They
-are marked `kind` and run through `make e2e` (hack/e2e.sh), which starts the cluster,
-loads the images and tears everything down. Without a cluster they skip, unless
+These tests install charts/tf-serving on the offline kind cluster (hack/kind-up.sh
+with tests/e2e/kind-config.yaml) with the stand-in image
+(hack/build-standin-image.sh), never TensorFlow Serving itself. They are marked
+`kind` and run through `make e2e` (hack/e2e.sh), which starts the cluster, loads the
+images and tears everything down. Without a cluster they skip, unless
 E2E_REQUIRE_CLUSTER=1 (set by hack/e2e.sh), where they fail.
 
-Every release gets its own namespace and a host directory of models (hostPath works
-because the node is this host). Teardown always runs: helm uninstall, namespace
+Every release gets its own namespace and a host directory of models under
+HOST_ROOT, which the kind config mounts into the node at the same path, so a
+hostPath volume names it. Teardown always runs: helm uninstall, namespace
 delete; on a failed test the namespace's describe/logs/events go to
 out/e2e/<namespace>/dump.txt and to stderr first.
 
@@ -31,14 +33,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.kube import CHART_DIR, REPO_ROOT, CommandError, Kube
+from tests.e2e.kube import CHART_DIR, REPO_ROOT, ApiProxy, CommandError, Kube
 from tests.e2e.workload import make_readable
 
 log = logging.getLogger(__name__)
 
 STANDIN_VALUES = Path(__file__).parent / "values" / "standin-values.yaml"
 OUT_ROOT = Path(os.environ.get("E2E_OUT_DIR", REPO_ROOT / "out" / "e2e"))
-HOST_ROOT = Path(os.environ.get("E2E_HOST_DIR", "/var/tmp/tf-serving-e2e"))
+# tests/e2e/kind-config.yaml mounts this directory into the node at the same path.
+HOST_ROOT = Path("/var/tmp/tf-serving-e2e")
 MODEL_NAME = "fashion_mnist"
 INSTALL_TIMEOUT = "5m"
 NAMESPACE_GONE_TIMEOUT_S = 180
@@ -56,15 +59,33 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
-def kube() -> Kube:
-    """The offline cluster; skips (or fails with E2E_REQUIRE_CLUSTER=1) when down."""
+def kube() -> Iterator[Kube]:
+    """The e2e cluster; skips (or fails with E2E_REQUIRE_CLUSTER=1) when down.
+
+    For the session, KUBECONFIG names it and its kubectl leads PATH, so the tools
+    under test (port-forwards, tfs-smoke --release, tfs-rollout) reach it too.
+    """
     found = Kube.discover()
     if found is None or not found.is_ready():
-        reason = "offline cluster is not up: run `make e2e` (or `make cluster-up`)"
+        reason = (
+            "the e2e kind cluster is not up: run `make e2e` "
+            "(E2E_KEEP_CLUSTER=1 leaves it up for reruns)"
+        )
         if os.environ.get("E2E_REQUIRE_CLUSTER") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
-    return found
+    with pytest.MonkeyPatch.context() as patch:
+        env = found.env()
+        patch.setenv("KUBECONFIG", env["KUBECONFIG"])
+        patch.setenv("PATH", env["PATH"])
+        yield found
+
+
+@pytest.fixture(scope="session")
+def api(kube: Kube) -> Iterator[ApiProxy]:
+    """The API server's pod proxy on a loopback port (kubectl proxy)."""
+    with ApiProxy(kube) as proxy:
+        yield proxy
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,11 @@
-"""kubectl/helm helpers for the e2e suite on the offline cluster (STAND-IN image).
+"""kubectl/helm helpers for the e2e suite on the kind cluster (STAND-IN image).
 
-Everything shells out to the pinned binaries: kubectl from
-hack/cluster/build-kubernetes.sh's cache (else PATH) and helm from bin/.
+The cluster is the offline kind cluster hack/e2e.sh starts (hack/kind-up.sh with
+tests/e2e/kind-config.yaml). Everything shells out to the pinned binaries: kubectl
+from hack/cluster/build-kubernetes.sh's cache (else PATH) and helm from bin/. The
+host reaches no pod or Service IP: traffic goes through port-forward or from load
+Jobs inside the cluster, and a test that inspects one pod uses the API server's
+proxy (ApiProxy).
 
 Typical usage example:
 
@@ -15,10 +19,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import shutil
 import subprocess
 import time
 from pathlib import Path
+from types import TracebackType
 
 from loadtest import metrics
 from tests.chart.helpers import versions_env
@@ -27,8 +33,19 @@ log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "charts" / "tf-serving"
-DEFAULT_STATE_DIR = Path("/var/lib/tf-serving-k8s")
+CACHE_DIR = Path(
+    os.environ.get("K8S_CACHE_DIR", Path.home() / ".cache" / "tf-serving-k8s")
+)
+# hack/e2e.sh's kind cluster; hack/kind-up.sh writes its kubeconfig here.
+KIND_CLUSTER = "tf-serving-e2e"
+DEFAULT_KUBECONFIG = CACHE_DIR / f"kind-{KIND_CLUSTER}.kubeconfig"
+# Where the offline node's default StorageClass (kube-controller-manager's hostPath
+# provisioner) makes volumes in the node, and where tests/e2e/kind-config.yaml
+# mounts that directory from the host.
+NODE_PROVISIONER_DIR = Path("/tmp/hostpath_provisioner")
+HOST_PROVISIONER_DIR = Path("/var/tmp/tf-serving-e2e-provisioned")
 COMMAND_TIMEOUT_S = 600
+PROXY_READY_S = 30
 
 
 class CommandError(RuntimeError):
@@ -46,14 +63,10 @@ class Kube:
 
     @classmethod
     def discover(cls) -> Kube | None:
-        """Finds the offline cluster; returns None when it is not up."""
+        """Finds the e2e cluster (or CLUSTER_KUBECONFIG's); None when it is not up."""
         versions = versions_env()
-        state = Path(os.environ.get("CLUSTER_STATE_DIR", DEFAULT_STATE_DIR))
-        kubeconfig = Path(os.environ.get("CLUSTER_KUBECONFIG", state / "kubeconfig"))
-        cache = Path(
-            os.environ.get("K8S_CACHE_DIR", Path.home() / ".cache" / "tf-serving-k8s")
-        )
-        built = cache / f"k8s-{versions.get('KUBERNETES_VERSION', '')}" / "bin"
+        kubeconfig = Path(os.environ.get("CLUSTER_KUBECONFIG", DEFAULT_KUBECONFIG))
+        built = CACHE_DIR / f"k8s-{versions.get('KUBERNETES_VERSION', '')}" / "bin"
         kubectl = (
             str(built / "kubectl")
             if (built / "kubectl").is_file()
@@ -167,17 +180,17 @@ class Kube:
             )
         return services[0]
 
-    def service_cluster_ip(
+    def service_name(
         self, namespace: str, release: str, name: str = "tf-serving"
     ) -> str:
-        """ClusterIP of the release's (non-headless) Service of component `name`."""
-        return self._service(namespace, release, name)[1]
+        """Name of the release's (non-headless) Service of component `name`."""
+        return self._service(namespace, release, name)[0]
 
     def service_host(
         self, namespace: str, release: str, name: str = "tf-serving"
     ) -> str:
         """In-cluster DNS name of that Service, as pods (a load Job) reach it."""
-        return f"{self._service(namespace, release, name)[0]}.{namespace}.svc"
+        return f"{self.service_name(namespace, release, name)}.{namespace}.svc"
 
     def pod_names(self, namespace: str, release: str) -> list[str]:
         """Every server pod of the release, terminating ones included."""
@@ -197,27 +210,27 @@ class Kube:
             output,
         )
 
-    def ready_pods(self, namespace: str, release: str) -> dict[str, str]:
-        """Name -> pod IP of the release's Ready server pods (not terminating)."""
+    def ready_pods(self, namespace: str, release: str) -> list[str]:
+        """Names of the release's Ready server pods (not terminating), sorted."""
         proc = self._server_pods(
             namespace,
             release,
-            "jsonpath={range .items[*]}{.metadata.name} {.status.podIP} "
+            "jsonpath={range .items[*]}{.metadata.name} "
             "{.metadata.deletionTimestamp} "
             "{.status.conditions[?(@.type=='Ready')].status}{'\\n'}{end}",
         )
-        pods: dict[str, str] = {}
-        for line in proc.stdout.splitlines():
-            fields = line.split()
-            if len(fields) == 3 and fields[2] == "True":
-                pods[fields[0]] = fields[1]
-        return pods
+        return sorted(
+            fields[0]
+            for fields in (line.split() for line in proc.stdout.splitlines())
+            if len(fields) == 2 and fields[1] == "True"
+        )
 
     def bound_claim_path(self, namespace: str, release: str, timeout_s: float) -> Path:
         """Host directory of the release's chart-created PVC once it is Bound.
 
-        Only for the offline cluster's default StorageClass (the kube-controller-manager
-        hostPath provisioner on this host).
+        Only for the offline kind node's default StorageClass (kube-controller-manager's
+        hostPath provisioner), whose directory tests/e2e/kind-config.yaml mounts
+        from HOST_PROVISIONER_DIR.
         """
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -237,11 +250,13 @@ class Kube:
                     "get", "pv", volume, "-o", "jsonpath={.spec.hostPath.path}"
                 ).stdout.strip()
                 if path:
-                    return Path(path)
+                    return HOST_PROVISIONER_DIR / Path(path).relative_to(
+                        NODE_PROVISIONER_DIR
+                    )
             time.sleep(1)
         raise CommandError(
             f"the PVC of {release} in {namespace} was not Bound within {timeout_s} s; "
-            "is the default StorageClass (hack/cluster-up.sh) there?"
+            "does the node have its default StorageClass (hack/kind-up.sh)?"
         )
 
     def dump_namespace(self, namespace: str, out_dir: Path) -> str:
@@ -286,8 +301,79 @@ class Kube:
         return text
 
 
-def scrape_request_count(pod_ip: str, port: int, path: str, model: str) -> int:
+def kind_network_gateway(network: str = "kind") -> str:
+    """The host's IPv4 address on kind's docker network: what pods reach the host at.
+
+    The node's bridge CNI masquerades pod traffic, so a server the host binds to
+    this address answers pods, and nothing outside this machine sees it.
+    """
+    proc = subprocess.run(
+        ["docker", "network", "inspect", network, "--format",
+         "{{range .IPAM.Config}}{{.Gateway}} {{end}}"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    gateways = [ip for ip in proc.stdout.split() if "." in ip]
+    if proc.returncode != 0 or not gateways:
+        raise CommandError(
+            f"no IPv4 gateway on docker network {network!r} (is the kind cluster up?): "
+            f"{proc.stderr.strip()}"
+        )
+    return gateways[0]
+
+
+def scrape_request_count(metrics_url: str, model: str) -> int:
     """Total ``:tensorflow:serving:request_count`` of `model` on one pod's metrics."""
-    return int(
-        metrics.scrape_request_count(f"http://{pod_ip}:{port}{path}", model)["total"]
-    )
+    return int(metrics.scrape_request_count(metrics_url, model)["total"])
+
+
+class ApiProxy:
+    """``kubectl proxy`` on a loopback port: the API server's pod proxy from the host.
+
+    For tests that inspect one pod (its model states, its request counters): the
+    host reaches no pod IP on kind. Service traffic goes through port-forward or
+    in-cluster Jobs instead.
+    """
+
+    _SERVING = re.compile(r"Starting to serve on 127\.0\.0\.1:(\d+)")
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self.process: subprocess.Popen[str] | None = None
+        self.base = ""
+
+    def start(self) -> ApiProxy:
+        """Starts kubectl proxy on a free port; raises CommandError if it fails."""
+        argv = [self.kube.kubectl_path, "--kubeconfig", str(self.kube.kubeconfig)]
+        argv += ["proxy", "--port=0", "--address=127.0.0.1"]
+        self.process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        line = self.process.stdout.readline() if self.process.stdout else ""
+        found = self._SERVING.search(line)
+        if not found:
+            self.stop()
+            raise CommandError(f"kubectl proxy did not start: {line.strip()}")
+        self.base = f"http://127.0.0.1:{found.group(1)}"
+        return self
+
+    def pod_url(self, namespace: str, pod: str, port: int) -> str:
+        """Base URL of `pod`'s `port` through the API server (no trailing slash)."""
+        return f"{self.base}/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy"
+
+    def stop(self) -> None:
+        """Terminates kubectl proxy."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+
+    def __enter__(self) -> ApiProxy:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

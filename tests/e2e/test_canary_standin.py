@@ -1,11 +1,13 @@
-"""tfs-rollout on the offline cluster: canary, promote, rollback through the release's
+"""tfs-rollout on the kind cluster: canary, promote, rollback through the release's
 ConfigMap while traffic to `/labels/stable` never fails (TF Serving STAND-IN image).
 
 The release serves version 1 labelled stable (specific policy); version 2 is
 published into the volume, loaded, labelled canary, promoted, then rolled back
 (stable returns to 1). The CLI edits
 the `<fullname>-models` ConfigMap with the Kubernetes API; the kubelet updates the
-mounted file and the server re-reads it every server.modelConfigPollSeconds.
+mounted file and the server re-reads it every server.modelConfigPollSeconds. The
+CLI and the stable traffic reach the one pod through kubectl port-forward, as the
+CLI's own usage shows.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from model_rollout.cli import main as rollout
+from smoke_tests.portforward import PortForward
 from tests.e2e.conftest import Releases
 from tests.e2e.kube import CHART_DIR, Kube
 from tests.e2e.workload import publish_version
@@ -30,7 +33,6 @@ def test_canary_then_promote_never_fails_stable(
     kube: Kube,
     releases: Releases,
     trained_models: dict[int, Path],
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
     record_property,
 ) -> None:
@@ -45,11 +47,12 @@ def test_canary_then_promote_never_fails_stable(
     }
     releases.install(release, [CHART_DIR / "ci" / "04-kind-hostpath-values.yaml"], sets)
     publish_version(trained_models[2], release.base_path, 2)
-    url = f"http://{kube.service_cluster_ip(release.namespace, release.name)}:8501"
     request = json.loads(
         (release.base_path / "1" / "assets.extra" / "sample_request.json").read_text()
     )
-    monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig))
+    service = kube.service_name(release.namespace, release.name)
+    forward = PortForward(f"svc/{service}", ["http"], namespace=release.namespace)
+    url = f"http://127.0.0.1:{forward.start()['http']}"
     argv = [
         "--configmap",
         f"{release.name}-tf-serving-models",
@@ -74,6 +77,7 @@ def test_canary_then_promote_never_fails_stable(
     finally:
         traffic.stop_event.set()
         traffic.join(timeout=30)
+        forward.stop()
     (release.out_dir / "rollout.txt").write_text("\n".join(lines))
     print("standin canary on the cluster:", *lines, sep="\n  ")
     record_property("stable_requests", traffic.sent)

@@ -1,10 +1,11 @@
 """Models fetched from a real S3 API server into the pods (TF Serving STAND-IN image).
 
-A moto S3 server runs on the host on the cluster bridge (10.244.0.1, which pods
-reach); the exported model is uploaded as versions 1 and 2 with a SHA256SUMS
-manifest; ci/11-s3-fetch installs with an emptyDir model volume, credentials in a
-Secret, and the locally built model-fetch image. The server must come up serving
-version 2 and pass the smoke test. Not a test of TensorFlow Serving itself.
+A moto S3 server runs on the host at its address on kind's docker network (pods
+reach it through the node's masquerade; nothing leaves the machine); the exported
+model is uploaded as versions 1 and 2 with a SHA256SUMS manifest; ci/11-s3-fetch
+installs with an emptyDir model volume, credentials in a Secret, and the locally
+built model-fetch image. The server must come up serving version 2 and pass the
+smoke test. Not a test of TensorFlow Serving itself.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import boto3
 import pytest
 
 from tests.e2e.conftest import Releases
-from tests.e2e.kube import CHART_DIR, Kube
+from tests.e2e.kube import CHART_DIR, Kube, kind_network_gateway
 from tests.e2e.test_scenarios_standin import run_smoke
 from tests.e2e.workload import publish_version
 from tests.model_fetch.conftest import (
@@ -30,7 +31,6 @@ from tests.model_fetch.conftest import (
 
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(600)]
 
-BRIDGE_IP = "10.244.0.1"
 SCENARIO = CHART_DIR / "ci" / "11-s3-fetch-values.yaml"
 
 
@@ -44,7 +44,7 @@ def test_init_container_fetches_from_s3_and_the_server_serves_it(
 ) -> None:
     for key, value in CREDENTIALS.items():
         monkeypatch.setenv(key, value)
-    proc, endpoint = moto_server(tmp_path, host=BRIDGE_IP)
+    proc, endpoint = moto_server(tmp_path, host=kind_network_gateway())
     try:
         client = boto3.session.Session().client("s3", endpoint_url=endpoint)
         client.create_bucket(Bucket=BUCKET)

@@ -1,35 +1,36 @@
-"""Readiness that means "can serve", on the offline cluster (TF Serving STAND-IN image).
+"""Readiness that means "can serve", on the kind cluster (TF Serving STAND-IN image).
 
-A release serves two models, fashion_mnist and a copy of it. The copy's served version
-is taken out of models.config by a live config reload (the `<fullname>-models`
-ConfigMap is patched, as tfs-rollout does; a `helm upgrade` would change the layout
-check's arguments and roll the pod instead). The copy then has no AVAILABLE version:
-its status still answers 200, its metadata 404. The pod must leave the Service's
-endpoints (EndpointSlice `ready: false`) without a restart, while fashion_mnist keeps
-answering on the pod; with the ConfigMap restored it must come back, still the same
-pod. Both readiness designs run: the drain proxy's `/-/ready` monitor (default) and the
-bash exec probe without the proxy. This is the chart on a real cluster with the
-stand-in, never TensorFlow Serving itself.
+A release serves two models, fashion_mnist and a copy of it. The copy's served
+version is taken out of models.config by a live config reload (the
+`<fullname>-models` ConfigMap is patched, as tfs-rollout does; a `helm upgrade`
+would change the layout check's arguments and roll the pod instead). The copy then
+has no AVAILABLE version: its status still answers 200, its metadata 404. The pod
+must leave the Service's endpoints (EndpointSlice `ready: false`) without a restart,
+while fashion_mnist keeps answering on the pod (asked through the API server's pod
+proxy); with the ConfigMap restored it must come back, still the same pod. Both
+readiness designs run: the drain proxy's `/-/ready` monitor (default) and the bash
+exec probe without the proxy. This is the chart on a real cluster with the stand-in,
+never TensorFlow Serving itself.
 
 Typical usage example:
 
     make e2e        # or, with the cluster up: pytest -m kind tests/e2e -k readiness
+
 """
 
 from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
 from tests.e2e.conftest import MODEL_NAME, Release, Releases
-from tests.e2e.kube import CHART_DIR, Kube
+from tests.e2e.kube import CHART_DIR, ApiProxy, Kube
 from tests.e2e.workload import make_readable, publish_version
 
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(900)]
@@ -137,12 +138,10 @@ def endpoint_ready(kube: Kube, release: Release, pod_name: str) -> bool | None:
 
 
 def http_status(url: str) -> int:
+    """The status of GET url; 0 when nothing answers."""
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as err:
-        return err.code
-    except OSError:
+        return requests.get(url, timeout=5).status_code
+    except requests.RequestException:
         return 0
 
 
@@ -162,6 +161,7 @@ def wait_until(check: Callable[[], bool], what: str) -> float:
 )
 def test_pod_leaves_endpoints_while_a_model_has_no_available_version(
     kube: Kube,
+    api: ApiProxy,
     releases: Releases,
     trained_models: dict[int, Path],
     drain_proxy: str,
@@ -175,10 +175,11 @@ def test_pod_leaves_endpoints_while_a_model_has_no_available_version(
     releases.install(release, [SCENARIO], sets)
 
     pod = server_pod(kube, release)
-    name, ip = pod["metadata"]["name"], pod["status"]["podIP"]
+    name = pod["metadata"]["name"]
     before = restarts(pod)
-    copy_url = f"http://{ip}:{REST_PORT}/v1/models/{COPY}"
-    main_url = f"http://{ip}:{REST_PORT}/v1/models/{MODEL_NAME}"
+    pod_url = api.pod_url(release.namespace, name, REST_PORT)
+    copy_url = f"{pod_url}/v1/models/{COPY}"
+    main_url = f"{pod_url}/v1/models/{MODEL_NAME}"
     assert endpoint_ready(kube, release, name) is True
     assert http_status(f"{copy_url}/metadata") == 200
 

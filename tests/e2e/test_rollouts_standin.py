@@ -1,4 +1,4 @@
-"""Rollouts under constant load on the offline cluster, TF Serving STAND-IN image.
+"""Rollouts under constant load on the kind cluster, TF Serving STAND-IN image.
 
 The stand-in shuts down like tensorflow_model_server: SIGTERM kills it at once and
 every connection still open to it is reset. One release (ci/04-kind-hostpath, 2
@@ -12,7 +12,12 @@ time, one per client setup, while each step changes something:
     d. delete a pod;
     e. scale down from 2 replicas to 1;
     f. 3 replicas with a short `grpc.maxConnectionAgeMs`: gRPC load through the
-       ClusterIP reaches every pod (each >= 20% by its own request_count metric).
+       Service reaches every pod (each >= 20% by its own request_count metric).
+
+Every load is a `tfs-load run --in-cluster` Job aimed at a Service, as users'
+in-cluster clients are; each step's change starts once every Job is sending.
+Per-pod model states and request counters are read through the API server's
+pod proxy.
 
 Client setups (E2E_ROLLOUT_DESIGN picks the chart; "designed", the default, is
 what CI runs; "baseline" measures the chart without its shutdown mechanisms):
@@ -45,15 +50,14 @@ import json
 import os
 import shutil
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.e2e.conftest import MODEL_NAME, Release, Releases
-from tests.e2e.kube import CHART_DIR, Kube, scrape_request_count
+from tests.e2e.kube import CHART_DIR, ApiProxy, Kube, scrape_request_count
 from tests.e2e.test_scenarios_standin import run_smoke
 from tests.e2e.workload import (
     describe_load,
@@ -62,6 +66,7 @@ from tests.e2e.workload import (
     publish_broken_version,
     publish_version,
     start_load,
+    wait_load_started,
 )
 
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(900)]
@@ -77,6 +82,11 @@ LOAD_RATE = 12.0
 CONNECTIONS = 4
 NEW_VERSION_WITHIN_S = 30.0
 POLL_S = 0.5
+# Pod start and imports of the client tools image, several Jobs at once on 2 cores.
+LOAD_START_TIMEOUT_S = 180.0
+# Each Job runs this much longer than its step, so the one that started sending
+# first still covers the step's whole `duration` after the last one started.
+LOAD_START_SLACK_S = 30.0
 BASE_SETS = {
     "replicaCount": "2",
     "podDisruptionBudget.enabled": "true",
@@ -140,22 +150,22 @@ def naive_bound(setup: Setup, stopped_pods: int) -> int:
     return int(LOAD_RATE) * stopped_pods
 
 
-def version_states(pod_ip: str) -> dict[int, dict]:
+def version_states(pod_url: str) -> dict[int, dict]:
     """version -> {"state", "error"} from one pod's REST model status."""
-    url = f"http://{pod_ip}:{REST_PORT}/v1/models/{MODEL_NAME}"
-    with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - pod IP
-        body = json.load(resp)
+    resp = requests.get(f"{pod_url}/v1/models/{MODEL_NAME}", timeout=5)
+    resp.raise_for_status()
     return {
         int(item["version"]): {
             "state": item["state"],
             "error": item.get("status", {}).get("error_message", ""),
         }
-        for item in body.get("model_version_status", [])
+        for item in resp.json().get("model_version_status", [])
     }
 
 
 def wait_every_pod(
     kube: Kube,
+    api: ApiProxy,
     release: Release,
     condition: Callable[[dict[int, dict]], bool],
     timeout_s: float,
@@ -166,8 +176,11 @@ def wait_every_pod(
     while time.monotonic() - started < timeout_s:
         pods = kube.ready_pods(release.namespace, release.name)
         try:
-            states = {name: version_states(ip) for name, ip in pods.items()}
-        except (OSError, urllib.error.URLError, ValueError) as err:
+            states = {
+                name: version_states(api.pod_url(release.namespace, name, REST_PORT))
+                for name in pods
+            }
+        except (requests.RequestException, ValueError) as err:
             states = {"error": str(err)}
         else:
             if pods and all(condition(s) for s in states.values()):
@@ -212,18 +225,16 @@ def create_direct_service(kube: Kube, release: Release) -> None:
     kube.kubectl("apply", "-f", str(path))
 
 
-def service_ip(kube: Kube, release: Release, direct: bool) -> str:
+def service_host(kube: Kube, release: Release, direct: bool) -> str:
+    """In-cluster name of the release's Service, or of the direct one."""
     if not direct:
-        return kube.service_cluster_ip(release.namespace, release.name)
-    return kube.kubectl(
-        "get",
-        "service",
-        DIRECT_SERVICE,
-        "--namespace",
-        release.namespace,
-        "-o",
-        "jsonpath={.spec.clusterIP}",
-    ).stdout.strip()
+        return kube.service_host(release.namespace, release.name)
+    return f"{DIRECT_SERVICE}.{release.namespace}.svc"
+
+
+def client_image(kube: Kube) -> str:
+    """The client tools image the load Jobs run."""
+    return f"tf-serving-client-tools:{kube.versions['CLIENT_TOOLS_TAG']}"
 
 
 def wait_pods_gone(kube: Kube, release: Release, gone: set[str], timeout_s: float):
@@ -253,7 +264,7 @@ def assert_prestop_hooks_succeeded(kube: Kube, release: Release) -> None:
 
 
 class Traffic:
-    """Every setup's load, started together, for one step of `duration` seconds."""
+    """Every setup's load as an in-cluster Job, sending before the step's change."""
 
     def __init__(self, kube: Kube, release: Release, step: str, duration: float):
         self.step, self.duration, self.release = step, duration, release
@@ -262,28 +273,43 @@ class Traffic:
         self.runs = {}
         for setup in SETUPS:
             out = release.out_dir / step / setup.name
-            ip = service_ip(kube, release, setup.direct)
+            host = service_host(kube, release, setup.direct)
             if setup.protocol == "rest":
-                target = f"http://{ip}:{REST_PORT}"
+                target = f"http://{host}:{REST_PORT}"
             else:
-                target = f"{ip}:{GRPC_PORT}"
+                target = f"{host}:{GRPC_PORT}"
             argv = load_argv(
                 target,
                 out,
                 request,
                 LOAD_RATE,
-                duration,
+                duration + LOAD_START_SLACK_S,
                 protocol=setup.protocol,
                 connections=CONNECTIONS if setup.protocol == "rest" else 1,
                 max_error_rate=0.0 if setup.zero_loss else 1.0,
                 retry_connection_errors=setup.retry,
+                in_cluster=release.namespace,
+                image=client_image(kube),
             )
-            self.runs[setup] = (start_load(argv, out), out)
+            self.runs[setup] = (start_load(argv, out, env=kube.env()), out)
+        started = time.monotonic()
+        for proc, out in self.runs.values():
+            wait_load_started(kube, out, proc, LOAD_START_TIMEOUT_S)
+        # An upper bound of the gap between the first and the last Job's start.
+        self.start_spread_s = time.monotonic() - started
+        print(
+            f"standin rollout step {step}: every load sending after "
+            f"{self.start_spread_s:.1f} s"
+        )
+        assert self.start_spread_s < LOAD_START_SLACK_S + 1, (
+            f"the loads started {self.start_spread_s:.0f} s apart, more than the "
+            f"{LOAD_START_SLACK_S:.0f} s slack: the first ones may end too early"
+        )
 
     def finish(self, record: Callable, stopped_pods: int) -> dict[str, dict]:
         """Waits for every load; records the table row; asserts each promise."""
         summaries = {
-            setup: finish_load(proc, out, self.duration)
+            setup: finish_load(proc, out, self.duration + LOAD_START_SLACK_S)
             for setup, (proc, out) in self.runs.items()
         }
         rows = []
@@ -337,7 +363,11 @@ def rollout(
 
 
 def test_a_new_version_is_served_within_30s(
-    kube: Kube, rollout: Release, trained_models: dict[int, Path], record_property
+    kube: Kube,
+    api: ApiProxy,
+    rollout: Release,
+    trained_models: dict[int, Path],
+    record_property,
 ) -> None:
     """Publishing version 2 under load: every pod serves it in time, 0 failures."""
     traffic = Traffic(kube, rollout, "a-publish-v2", duration=40)
@@ -345,6 +375,7 @@ def test_a_new_version_is_served_within_30s(
     publish_version(trained_models[2], rollout.base_path, 2)
     took = wait_every_pod(
         kube,
+        api,
         rollout,
         lambda s: s.get(2, {}).get("state") == "AVAILABLE",
         NEW_VERSION_WITHIN_S,
@@ -355,7 +386,11 @@ def test_a_new_version_is_served_within_30s(
 
 
 def test_b_broken_version_keeps_the_previous_one(
-    kube: Kube, rollout: Release, trained_models: dict[int, Path], record_property
+    kube: Kube,
+    api: ApiProxy,
+    rollout: Release,
+    trained_models: dict[int, Path],
+    record_property,
 ) -> None:
     """A broken version 3 fails to load; version 2 keeps serving; smoke shows it."""
     traffic = Traffic(kube, rollout, "b-broken-v3", duration=30)
@@ -365,6 +400,7 @@ def test_b_broken_version_keeps_the_previous_one(
     try:
         took = wait_every_pod(
             kube,
+            api,
             rollout,
             lambda s: (
                 s.get(3, {}).get("state") == "END"
@@ -423,7 +459,7 @@ def test_d_pod_deletion_loses_no_request(
     duration = 60.0
     traffic = Traffic(kube, rollout, "d-delete-pod", duration=duration)
     time.sleep(5)
-    victim = sorted(kube.ready_pods(rollout.namespace, rollout.name))[0]
+    victim = kube.ready_pods(rollout.namespace, rollout.name)[0]
     kube.kubectl("delete", "pod", victim, "-n", rollout.namespace, "--wait=false")
     started = time.monotonic()
     while time.monotonic() - started < duration - 10:
@@ -462,7 +498,11 @@ def test_e_scale_down_loses_no_request(
 
 
 def test_f_grpc_reaches_every_replica(
-    kube: Kube, rollout: Release, module_releases: Releases, record_property
+    kube: Kube,
+    api: ApiProxy,
+    rollout: Release,
+    module_releases: Releases,
+    record_property,
 ) -> None:
     """3 replicas, max connection age: each pod serves >= 20% of a gRPC load."""
     sets = release_sets(rollout, **{"server.restApiTimeoutMs": "20000", **GRPC_SETS})
@@ -472,25 +512,30 @@ def test_f_grpc_reaches_every_replica(
 
     def counts() -> dict[str, int]:
         return {
-            name: scrape_request_count(ip, REST_PORT, METRICS_PATH, MODEL_NAME)
-            for name, ip in pods.items()
+            name: scrape_request_count(
+                api.pod_url(rollout.namespace, name, REST_PORT) + METRICS_PATH,
+                MODEL_NAME,
+            )
+            for name in pods
         }
 
     before = counts()
     duration = 30.0
     out = rollout.out_dir / "f-grpc-balance"
-    cluster_ip = kube.service_cluster_ip(rollout.namespace, rollout.name)
+    host = kube.service_host(rollout.namespace, rollout.name)
     request = rollout.base_path / "1" / "assets.extra" / "sample_request.json"
     argv = load_argv(
-        f"{cluster_ip}:{GRPC_PORT}",
+        f"{host}:{GRPC_PORT}",
         out,
         request,
         rate=30.0,
         duration=duration,
         protocol="grpc",
         connections=4,
+        in_cluster=rollout.namespace,
+        image=client_image(kube),
     )
-    summary = finish_load(start_load(argv, out), out, duration)
+    summary = finish_load(start_load(argv, out, env=kube.env()), out, duration)
     after = counts()
     served = {name: after[name] - before[name] for name in pods}
     total = sum(served.values())

@@ -1,9 +1,9 @@
-"""Every chart ci/ scenario on the offline cluster with the TF Serving STAND-IN image.
+"""Every chart ci/ scenario on the kind cluster with the TF Serving STAND-IN image.
 
 For each scenario the cluster supports: helm install --wait (scenario values + the
 stand-in overrides in values/standin-values.yaml + a hostPath model volume), helm
 test --logs, the smoke test over port-forward (REST + gRPC), and a short open-loop
-load test with an SLO through the Service's ClusterIP. Scenarios the cluster cannot
+load test with an SLO from an in-cluster Job aimed at the Service. Scenarios the cluster cannot
 support skip with the reason. This tests the chart on a real cluster with the
 stand-in, never TensorFlow Serving itself.
 
@@ -73,7 +73,7 @@ def needs_default_storage_class(kube: Kube) -> str:
         return ""
     return (
         "the chart-created PVC needs a default StorageClass (dynamic provisioner); "
-        "this cluster has none (hack/cluster-up.sh adds one)"
+        "this cluster has none (hack/kind-up.sh's offline node has one)"
     )
 
 
@@ -83,7 +83,7 @@ def needs_ingress(kube: Kube) -> str:
         return "ingress-nginx is installed but its TLS Secrets are not provisioned here"
     return (
         "needs an ingress controller (IngressClass nginx) and two TLS Secrets; the "
-        "offline cluster has no ingress controller. Its gRPC max-connection-age and "
+        "e2e cluster has no ingress controller. Its gRPC max-connection-age and "
         "3 replicas run in test_rollouts_standin (step e) instead"
     )
 
