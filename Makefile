@@ -94,7 +94,7 @@ chart-lint: tools deps ## helm lint --strict, render every ci/ scenario, validat
 	hack/verify-chart.sh
 
 .PHONY: chart-test
-chart-test: tools deps ## ct's checks in our script: version bump, lint, install every ci/ scenario, upgrade from the previous release under load (cluster-up; root)
+chart-test: tools deps ## ct's checks in our script: version bump, lint, install every ci/ scenario, upgrade from the previous release under load (root; the e2e kind cluster up: E2E_KEEP_CLUSTER=1 make e2e)
 	hack/chart-testing.sh all
 
 ##@ Cluster
@@ -107,19 +107,12 @@ standin-image: ## Build the TF Serving stand-in image locally (test use only)
 app-images: deps ## Build the gateway and model-fetch images locally (on the stand-in's Python base)
 	hack/build-app-images.sh
 
-.PHONY: cluster-up cluster-down
-cluster-up: ## Offline cluster as host processes (Kubernetes built from the Go module proxy; root)
-	hack/cluster-up.sh
-
-cluster-down: ## Stop the offline cluster and remove its state
-	hack/cluster-down.sh
-
 .PHONY: demo
 demo: deps tools ## THE MAIN COMMAND: kind cluster, export, helm install, smoke test (SERVER=auto|real|standin)
 	SERVER="$(SERVER)" hack/demo.sh "$(KIND_CLUSTER)" "$(RELEASE)"
 
 .PHONY: e2e
-e2e: deps tools ## Real offline cluster, stand-in image: scenarios, smoke, load, rollouts, gateway, fetch, canary, readiness (root)
+e2e: deps tools ## Offline kind cluster, stand-in image: scenarios, smoke, load, rollouts, gateway, fetch, canary, readiness (root)
 	hack/e2e.sh $(E2E_ARGS)
 
 .PHONY: down

@@ -189,6 +189,7 @@ UNIT
 main() {
   ((EUID == 0)) || die "run as root (debootstrap, chroot)"
   command -v docker >/dev/null || die "docker is missing; start it with hack/dockerd-up.sh"
+  "${REPO_ROOT}/hack/cluster/install-host-packages.sh"
   mkdir -p "${KIND_CACHE}"
   "${REPO_ROOT}/hack/cluster/build-kubernetes.sh" >/dev/null
   "${REPO_ROOT}/hack/cluster/build-coredns.sh" >/dev/null

@@ -4,8 +4,8 @@
 # Usage: hack/cluster/build-kubernetes.sh [--force]
 #
 # Compiles kube-apiserver, kube-controller-manager, kube-scheduler, kubelet,
-# kube-proxy, kubectl, kubeadm (for the kind node image) and our CRI pod remover
-# (hack/cluster/build/cmd/remove-pods) at KUBERNETES_VERSION (hack/versions.env)
+# kube-proxy, kubectl and kubeadm (the offline kind node image's binaries and the
+# tests' kubectl) at KUBERNETES_VERSION (hack/versions.env)
 # with the pinned module in hack/cluster/build/ in ONE `go build`, so shared
 # packages compile once. Output: ${K8S_CACHE_DIR}/k8s-<version>/bin. A warm run
 # (all binaries present and stamped with the version) returns at once.
@@ -19,7 +19,6 @@ K8S_CACHE_DIR="${K8S_CACHE_DIR:-${HOME}/.cache/tf-serving-k8s}"
 BIN_DIR="${K8S_CACHE_DIR}/k8s-${KUBERNETES_VERSION}/bin"
 BUILD_MODULE="${REPO_ROOT}/hack/cluster/build"
 COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl kubeadm)
-HELPERS=(remove-pods)
 
 log() { printf '[build-kubernetes] %s\n' "$*" >&2; }
 
@@ -33,7 +32,7 @@ check_module_version() {
 
 is_built() {
   local cmd
-  for cmd in "${COMMANDS[@]}" "${HELPERS[@]}"; do
+  for cmd in "${COMMANDS[@]}"; do
     [[ -x "${BIN_DIR}/${cmd}" ]] || return 1
   done
   [[ "$(cat "${BIN_DIR}/.version" 2>/dev/null)" == "${KUBERNETES_VERSION}" ]]
@@ -68,7 +67,6 @@ build() {
   for cmd in "${COMMANDS[@]}"; do
     packages+=("k8s.io/kubernetes/cmd/${cmd}")
   done
-  packages+=("./cmd/remove-pods")
   mkdir -p "${BIN_DIR}"
   start="$(date +%s)"
   log "building ${COMMANDS[*]} at ${KUBERNETES_VERSION} into ${BIN_DIR} (cold build takes tens of minutes on 2 cores)"

@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
-# Install the Debian packages the offline cluster runs on (only the missing ones).
+# Install the Debian packages hack/cluster/build-kind-node.sh builds with (only the
+# missing ones).
 #
 # Usage: hack/cluster/install-host-packages.sh   (root; Debian 12)
 #
-# containerd + runc (container runtime), containernetworking-plugins (bridge CNI),
-# etcd-server, iptables/conntrack/iproute2 (kube-proxy, CNI), openssl (PKI),
-# gcc + libc6-dev (static pause binary), busybox-static (test image).
+# debootstrap (the node's rootfs), gcc + libc6-dev (our static pause binary).
 set -o errexit -o nounset -o pipefail
 
-PACKAGES=(containerd runc containernetworking-plugins etcd-server iptables conntrack iproute2
-  openssl gcc libc6-dev busybox-static socat ethtool)
+PACKAGES=(debootstrap gcc libc6-dev)
 
 log() { printf '[cluster-packages] %s\n' "$*" >&2; }
 

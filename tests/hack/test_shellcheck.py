@@ -21,6 +21,13 @@ SCRIPTS = [
     "hack/chart-testing.sh",
     "hack/local-registry.sh",
     "hack/release.sh",
+    "hack/e2e.sh",
+    "hack/kind-up.sh",
+    "hack/kind-load.sh",
+    "hack/cluster/lib.sh",
+    "hack/cluster/build-kubernetes.sh",
+    "hack/cluster/build-kind-node.sh",
+    "hack/cluster/install-host-packages.sh",
     "images/tfserving-standin/tensorflow_model_server",
     "images/tfserving-standin/tf_serving_entrypoint.sh",
 ]
