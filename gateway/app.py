@@ -59,6 +59,8 @@ def upstream_error(target: str, err: GrpcCallError) -> JSONResponse:
     if err.code in CLIENT_ERROR_CODES:
         return error(400, f"TF Serving rejected the input: {err.code}: {err.details}")
     status = 503 if err.code in ("UNAVAILABLE", "NOT_FOUND") else 502
+    # The access log shows only the status; the reason goes to the pod's log.
+    log.warning("TF Serving at %s answered %s: %s", target, err.code, err.details)
     return error(
         status,
         f"TF Serving at {target} answered {err.code}: {err.details}; check that the "

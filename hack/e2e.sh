@@ -67,8 +67,10 @@ build_cluster_binaries() {
   "${REPO_ROOT}/hack/cluster/build-coredns.sh" >/dev/null
 }
 
-# The tests write models under the first mount's directory; the node sees them there.
+# The host directories tests/e2e/kind-config.yaml mounts: the tests' models, and the
+# provisioned volumes (emptied first: the provisioner deletes only inside its container).
 kind_up() {
+  rm -rf /var/tmp/tf-serving-e2e-provisioned
   mkdir -p /var/tmp/tf-serving-e2e /var/tmp/tf-serving-e2e-provisioned
   "${REPO_ROOT}/hack/kind-up.sh" --config "${KIND_CONFIG}" "${CLUSTER}" >/dev/null
 }

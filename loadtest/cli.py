@@ -23,6 +23,7 @@ from pathlib import Path
 
 from loadtest import constants
 from loadtest.compare import CompareError, compare, load_summary
+from loadtest.job import DEFAULT_REQUESTS, quantity
 from loadtest.payload import (
     Payload,
     PayloadError,
@@ -198,6 +199,19 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         help="client tools image the Job runs (must be on, or pullable by, the nodes)",
     )
     job.add_argument("--context", help="kubeconfig context (default: current)")
+    job.add_argument(
+        "--cpu-request",
+        type=quantity,
+        default=DEFAULT_REQUESTS["cpu"],
+        help="the Job pod's CPU request; the scheduler holds the Job Pending until "
+        "a node has it free",
+    )
+    job.add_argument(
+        "--memory-request",
+        type=quantity,
+        default=DEFAULT_REQUESTS["memory"],
+        help="the Job pod's memory request",
+    )
     job.add_argument(
         "--print-summary",
         action="store_true",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import time
 import uuid
@@ -51,14 +52,27 @@ FATAL_WAITING = {
 # Run options not passed as given: those that shape the Job, and the request and
 # report paths, which the pod gets as its own mount and scratch directory.
 NOT_PASSED = {
-    "in_cluster", "image", "context", "print_summary",
-    "out", "request", "model_base_path",
+    "in_cluster", "image", "context", "print_summary", "cpu_request",
+    "memory_request", "out", "request", "model_base_path",
 }  # fmt: skip
+# A Kubernetes resource quantity as users write them (500m, 1, 1.5, 256Mi, 1G).
+QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 POLL_S = 1.0
+DEFAULT_REQUESTS = {"cpu": "500m", "memory": "256Mi"}
 
 
 class JobError(RuntimeError):
     """The Job could not be created, started or read back."""
+
+
+def quantity(text: str) -> str:
+    """argparse type: a Kubernetes resource quantity such as 500m or 256Mi."""
+    if not QUANTITY.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a Kubernetes quantity: write e.g. 250m or 1 (CPU), "
+            "256Mi or 1Gi (memory)"
+        )
+    return text
 
 
 def container_args(
@@ -122,8 +136,17 @@ def job_timeout_s(args: argparse.Namespace) -> float:
     return args.warmup + args.duration + args.deadline + START_MARGIN_S
 
 
-def job_manifest(name: str, image: str, argv: list[str], timeout_s: float) -> dict:
-    """A run-once Job that never retries (a retried load run would double-count)."""
+def job_manifest(
+    name: str,
+    image: str,
+    argv: list[str],
+    timeout_s: float,
+    requests: dict[str, str] | None = None,
+) -> dict:
+    """A run-once Job that never retries (a retried load run would double-count).
+
+    `requests` are the pod's resource requests (default 500m CPU, 256Mi memory):
+    the scheduler keeps a load Job Pending until a node has that much free."""
     labels = {
         "app.kubernetes.io/name": "tfs-load",
         "app.kubernetes.io/instance": name,
@@ -139,7 +162,7 @@ def job_manifest(name: str, image: str, argv: list[str], timeout_s: float) -> di
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
         },
-        "resources": {"requests": {"cpu": "500m", "memory": "256Mi"}},
+        "resources": {"requests": requests or DEFAULT_REQUESTS},
         "volumeMounts": [
             {"name": "request", "mountPath": REQUEST_MOUNT, "readOnly": True},
             {"name": "scratch", "mountPath": "/tmp"},
@@ -243,7 +266,14 @@ def run_as_job(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         timeout_s = job_timeout_s(args)
         argv = container_args(args, parser)
         job = cluster.batch.create_namespaced_job(
-            namespace, job_manifest(name, args.image, argv, timeout_s)
+            namespace,
+            job_manifest(
+                name,
+                args.image,
+                argv,
+                timeout_s,
+                {"cpu": args.cpu_request, "memory": args.memory_request},
+            ),
         )
         cluster.core.create_namespaced_config_map(
             namespace, config_map_manifest(name, files, job.metadata.uid)

@@ -40,9 +40,10 @@ CACHE_DIR = Path(
 KIND_CLUSTER = "tf-serving-e2e"
 DEFAULT_KUBECONFIG = CACHE_DIR / f"kind-{KIND_CLUSTER}.kubeconfig"
 # Where the offline node's default StorageClass (kube-controller-manager's hostPath
-# provisioner) makes volumes in the node, and where tests/e2e/kind-config.yaml
-# mounts that directory from the host.
-NODE_PROVISIONER_DIR = Path("/tmp/hostpath_provisioner")
+# provisioner, /tmp/hostpath_pv/<uuid>) puts volumes in the node (containerd makes
+# the directory when a pod mounts it), and where tests/e2e/kind-config.yaml mounts
+# that directory from the host.
+NODE_PROVISIONER_DIR = Path("/tmp/hostpath_pv")
 HOST_PROVISIONER_DIR = Path("/var/tmp/tf-serving-e2e-provisioned")
 COMMAND_TIMEOUT_S = 600
 PROXY_READY_S = 30

@@ -86,7 +86,10 @@ POLL_S = 0.5
 LOAD_START_TIMEOUT_S = 180.0
 # Each Job runs this much longer than its step, so the one that started sending
 # first still covers the step's whole `duration` after the last one started.
-LOAD_START_SLACK_S = 30.0
+LOAD_START_SLACK_S = 40.0
+# Four 12 req/s Jobs next to up to 3 server pods on one 2-CPU node: the default
+# 500m request each would leave some Pending (Insufficient cpu).
+LOAD_CPU_REQUEST = "100m"
 BASE_SETS = {
     "replicaCount": "2",
     "podDisruptionBudget.enabled": "true",
@@ -290,6 +293,7 @@ class Traffic:
                 retry_connection_errors=setup.retry,
                 in_cluster=release.namespace,
                 image=client_image(kube),
+                cpu_request=LOAD_CPU_REQUEST,
             )
             self.runs[setup] = (start_load(argv, out, env=kube.env()), out)
         started = time.monotonic()

@@ -79,12 +79,14 @@ def load_argv(
     retry_connection_errors: bool = False,
     in_cluster: str | None = None,
     image: str | None = None,
+    cpu_request: str | None = None,
 ) -> list[str]:
     """Command line of one bounded open-loop `python -m loadtest run`.
 
     `max_error_rate` None leaves the tester's default; `retry_connection_errors`
     turns on its counted retry-once mode (never silent); `in_cluster` (a namespace)
-    runs it as a Job there with `image`, and `target` is then the pod's view."""
+    runs it as a Job there with `image` (and `cpu_request`), and `target` is then
+    the pod's view."""
     argv = [
         sys.executable,
         "-m",
@@ -124,6 +126,7 @@ def load_argv(
         argv += ["--metrics-url", metrics_url]
     if in_cluster:
         argv += ["--in-cluster", in_cluster, *(["--image", image] if image else [])]
+        argv += ["--cpu-request", cpu_request] if cpu_request else []
     return argv
 
 

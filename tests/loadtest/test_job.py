@@ -153,3 +153,20 @@ def test_no_kubeconfig_is_a_clear_usage_error(tmp_path, capsys, monkeypatch):
     )
     assert code == constants.EXIT_USAGE
     assert "cannot load a kubeconfig" in capsys.readouterr().err
+
+
+def test_job_resource_requests_come_from_the_flags():
+    args = _parse("--cpu-request", "100m", "--memory-request", "128Mi")
+    requests = {"cpu": args.cpu_request, "memory": args.memory_request}
+    manifest = job.job_manifest("tfs-load-x", "tools:1", ["run"], 60, requests)
+    (container,) = manifest["spec"]["template"]["spec"]["containers"]
+    assert container["resources"]["requests"] == {"cpu": "100m", "memory": "128Mi"}
+    assert "--cpu-request" not in job.container_args(args, _run_parser())
+
+
+@pytest.mark.parametrize("bad", ["half", "-1", "100 m", "1.5.2", ""])
+def test_a_request_that_is_no_quantity_is_refused_with_an_example(bad, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        _parse("--cpu-request", bad)
+    assert exit_info.value.code == 2
+    assert "is not a Kubernetes quantity: write e.g. 250m" in capsys.readouterr().err
