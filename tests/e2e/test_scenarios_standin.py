@@ -3,9 +3,9 @@
 For each scenario the cluster supports: helm install --wait (scenario values + the
 stand-in overrides in values/standin-values.yaml + a hostPath model volume), helm
 test --logs, the smoke test over port-forward (REST + gRPC), and a short open-loop
-load test with an SLO from an in-cluster Job aimed at the Service. Scenarios the cluster cannot
-support skip with the reason. This tests the chart on a real cluster with the
-stand-in, never TensorFlow Serving itself.
+load test with an SLO from an in-cluster Job aimed at the Service. Scenarios the
+cluster cannot support skip with the reason. This tests the chart on a real cluster
+with the stand-in, never TensorFlow Serving itself.
 
 Typical usage example:
 

@@ -24,7 +24,6 @@ SCRIPTS = [
     "hack/e2e.sh",
     "hack/kind-up.sh",
     "hack/kind-load.sh",
-    "hack/cluster/lib.sh",
     "hack/cluster/build-kubernetes.sh",
     "hack/cluster/build-kind-node.sh",
     "hack/cluster/install-host-packages.sh",
