@@ -67,9 +67,11 @@ build_cluster_binaries() {
   "${REPO_ROOT}/hack/cluster/build-coredns.sh" >/dev/null
 }
 
-# The host directories tests/e2e/kind-config.yaml mounts: the tests' models, and the
+# A fresh cluster each run: one left by E2E_KEEP_CLUSTER=1 may have other mounts. The
+# host directories tests/e2e/kind-config.yaml mounts: the tests' models, and the
 # provisioned volumes (emptied first: the provisioner deletes only inside its container).
 kind_up() {
+  "${REPO_ROOT}/bin/kind" delete cluster --name "${CLUSTER}" >/dev/null 2>&1 || true
   rm -rf /var/tmp/tf-serving-e2e-provisioned
   mkdir -p /var/tmp/tf-serving-e2e /var/tmp/tf-serving-e2e-provisioned
   "${REPO_ROOT}/hack/kind-up.sh" --config "${KIND_CONFIG}" "${CLUSTER}" >/dev/null
