@@ -68,6 +68,10 @@ flags: deps ## Regenerate hack/data/tf_serving_flags.json from TF Serving's sour
 	@[[ -n "$(TF_SERVING_GIT_DIR)" ]] || { echo "set TF_SERVING_GIT_DIR to the git directory of a tensorflow/serving clone" >&2; exit 1; }
 	$(VENV)/bin/python hack/tf_serving_flags.py --git-dir "$(TF_SERVING_GIT_DIR)" --tag "$(TF_SERVING_VERSION)"
 
+.PHONY: protos
+protos: deps ## Regenerate tfserving_contract/tf_serving_apis.binpb (TF Serving API descriptors) from the pinned tensorflow-serving-api
+	$(VENV)/bin/python hack/tf_serving_protos.py
+
 .PHONY: verify
 verify: deps tools ## Fail when generated files are out of date or the chart changed without a version bump
 	hack/verify-generated.sh

@@ -24,8 +24,9 @@ import numpy as np
 
 from gateway.constants import DEFAULT_SIGNATURE, METADATA_TTL_S
 from gateway.preprocess import ImageSpec, UnsupportedModel
-from smoke_tests import protos, signature, tensors
+from smoke_tests import signature, tensors
 from smoke_tests.grpc_client import GrpcClient, model_spec
+from tfserving_contract import protos
 
 
 class ServingModel:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate the generated files and fail when they differ from what is
-# committed (`make verify`): the chart README values table and k8s/manifests.
+# committed (`make verify`): the chart README values table, k8s/manifests and the
+# TF Serving API descriptor set the client tools load.
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "${REPO_ROOT}"
@@ -23,6 +24,8 @@ main() {
   check_clean charts/tf-serving/README.md "make docs" || status=1
   hack/render-manifests.sh
   check_clean k8s/manifests "make manifests" || status=1
+  python3 hack/tf_serving_protos.py
+  check_clean tfserving_contract/tf_serving_apis.binpb "make protos" || status=1
   cmp -s hack/data/tf_serving_flags.json tfserving_standin/tf_serving_flags.json || {
     log "tfserving_standin/tf_serving_flags.json differs from hack/data/tf_serving_flags.json (the source): run \`make flags\` or copy it"
     status=1

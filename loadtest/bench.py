@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import re
 import subprocess
 import sys
@@ -94,38 +93,11 @@ def run_wrk(wrk: str, url: str, script: Path, conns: int, duration_s: float) -> 
 
 
 def write_protoset(path: Path) -> Path:
-    """FileDescriptorSet of PredictionService and its deps, from the installed pb2.
+    """Writes the FileDescriptorSet of PredictionService and its deps for ghz."""
+    from tfserving_contract import protos
 
-    tensorflow-serving-api 2.20.0's prediction_service_pb2 is old protoc output that
-    sets ``FileDescriptor.has_options``, which protobuf's default (upb) backend
-    refuses, so it is imported in a child process on the pure-Python backend.
-    """
-    env = {**os.environ, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}
-    code = "import sys, loadtest.bench as b; b.dump_protoset(sys.argv[1])"
-    subprocess.run([sys.executable, "-c", code, str(path)], env=env, check=True)
+    path.write_bytes(protos.file_descriptor_set().SerializeToString())
     return path
-
-
-def dump_protoset(path: str) -> None:
-    """Writes the protoset; run under the pure-Python protobuf (see write_protoset)."""
-    from google.protobuf import descriptor_pb2
-    from tensorflow_serving.apis import prediction_service_pb2
-
-    fds = descriptor_pb2.FileDescriptorSet()
-    seen: set[str] = set()
-
-    def add(fd) -> None:
-        if fd.name in seen:
-            return
-        seen.add(fd.name)
-        for dep in fd.dependencies:
-            add(dep)
-        proto = descriptor_pb2.FileDescriptorProto()
-        fd.CopyToProto(proto)
-        fds.file.append(proto)
-
-    add(prediction_service_pb2.DESCRIPTOR)
-    Path(path).write_bytes(fds.SerializeToString())
 
 
 def run_ghz(

@@ -219,8 +219,9 @@ def grpc_request_bytes(payload: Payload, model_name: str) -> bytes:
     Raises:
         PayloadError: the TF Serving API protos are not installed.
     """
-    from smoke_tests import protos, tensors
+    from smoke_tests import tensors
     from smoke_tests.grpc_client import model_spec
+    from tfserving_contract import protos
 
     try:
         request = protos.message("tensorflow.serving.PredictRequest")()

@@ -20,7 +20,7 @@ from typing import Any
 
 from google.protobuf import text_format
 
-from smoke_tests import protos
+from tfserving_contract import protos
 
 STABLE, CANARY = "stable", "canary"
 

@@ -327,7 +327,7 @@ class SmokeRun:
         return self._compare_signature(served)
 
     def _grpc_metadata(self) -> str:
-        from smoke_tests import protos
+        from tfserving_contract import protos
 
         response = self.config.grpc.get_model_metadata(
             self.config.model, **self._target()
@@ -518,8 +518,8 @@ class SmokeRun:
     def _predict_request(
         self, tensors: list[payloads.InputTensor], model: str | None = None
     ) -> Any:
-        from smoke_tests import protos
         from smoke_tests import tensors as tensor_protos
+        from tfserving_contract import protos
 
         request = protos.message("tensorflow.serving.PredictRequest")()
         model_spec(

@@ -23,7 +23,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from smoke_tests import protos
+from tfserving_contract import protos
 
 logger = logging.getLogger(__name__)
 

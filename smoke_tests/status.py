@@ -70,7 +70,7 @@ def rest_version_states(body: Any) -> list[VersionState]:
 
 def grpc_version_states(response: Any) -> list[VersionState]:
     """Parses a GetModelStatusResponse into version states."""
-    from smoke_tests import protos
+    from tfserving_contract import protos
 
     states = [
         VersionState(

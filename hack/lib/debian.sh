@@ -23,3 +23,21 @@ find_debian_mirror() {
   fi
   echo "${uri}"
 }
+
+# ensure_commands COMMAND:PACKAGE...: install the Debian PACKAGE of each missing
+# COMMAND (root only; otherwise fail naming the apt-get line to run).
+ensure_commands() {
+  local pair missing=()
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  done
+  ((${#missing[@]} == 0)) && return
+  if [[ "$(id -u)" -ne 0 ]]; then
+    echo "ERROR: missing ${missing[*]}: install with 'sudo apt-get install ${missing[*]}'" >&2
+    return 1
+  fi
+  echo "installing ${missing[*]} from Debian packages" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >&2 \
+    || { apt-get -o DPkg::Lock::Timeout=300 update -qq \
+      && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >&2; }
+}

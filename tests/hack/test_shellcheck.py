@@ -14,7 +14,9 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = [
     "hack/dockerd-up.sh",
+    "hack/build-python-base.sh",
     "hack/build-standin-image.sh",
+    "hack/build-app-images.sh",
     "hack/build-drain-proxy-image.sh",
     "hack/demo.sh",
     "hack/kind-down.sh",

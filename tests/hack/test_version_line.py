@@ -54,15 +54,15 @@ def major_minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-def pyproject_pins() -> dict[str, str]:
-    deps = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"][
-        "dependencies"
-    ]
-    pins = {}
-    for dep in deps:
+def pyproject_pins() -> dict[str, set[str]]:
+    """Every ``name==version`` of pyproject.toml: dependencies and all extras."""
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    lists = [project["dependencies"], *project["optional-dependencies"].values()]
+    pins: dict[str, set[str]] = {}
+    for dep in (dep for deps in lists for dep in deps):
         match = re.fullmatch(r"([A-Za-z0-9_.-]+)==([^;\s]+)", dep)
         if match:
-            pins[match[1].lower()] = match[2]
+            pins.setdefault(match[1].lower(), set()).add(match[2])
     return pins
 
 
@@ -74,7 +74,7 @@ def test_tensorflow_and_serving_api_share_the_servers_major_minor():
 def test_pyproject_pins_are_the_versions_env_pins():
     pins = pyproject_pins()
     for name, version in PYTHON_PINS.items():
-        assert pins.get(name) == version, (
+        assert pins.get(name) == {version}, (
             f"pyproject.toml pins {name}=={pins.get(name)}"
         )
 
@@ -109,18 +109,28 @@ def test_standin_readme_is_checked_against_the_tf_serving_tag():
     assert checked == [f"tensorflow/serving at tag {TF_SERVING}"]
 
 
-def test_standin_image_runtime_pins_tensorflow_like_the_venv():
+@pytest.fixture(scope="module")
+def image_requirements():
     sys.path.insert(0, str(REPO_ROOT / "hack" / "lib"))
     try:
-        import standin_requirements
+        import image_requirements
     finally:
         sys.path.pop(0)
-    wanted = standin_requirements.requirements(
-        REPO_ROOT / "pyproject.toml",
-        REPO_ROOT / "images/tfserving-standin/runtime-deps.txt",
-    )
+    return image_requirements
+
+
+def test_standin_image_resolves_the_pinned_tensorflow(image_requirements):
+    """pip resolves .[standin] for the image's CPython 3.11 (bookworm, glibc 2.36)."""
+    wanted = image_requirements.resolve(["standin"], "3.11", 36, "x86_64")
     for name, version in PYTHON_PINS.items():
         assert f"{name}=={version}" in wanted
+
+
+def test_client_tools_image_resolves_without_tensorflow(image_requirements):
+    wanted = image_requirements.resolve([], "3.11", 36, "x86_64")
+    names = {line.split("==")[0] for line in wanted}
+    assert {"grpcio", "protobuf", "numpy", "aiohttp"} <= names
+    assert not names & {"tensorflow", "tensorflow-serving-api", "keras"}
 
 
 def test_the_venv_runs_the_pinned_tensorflow():

@@ -44,12 +44,11 @@ def test_protoset_holds_prediction_service_and_its_dependencies(tmp_path):
         write_protoset(tmp_path / "p.protoset").read_bytes()
     )
     names = [f.name for f in fds.file]
-    assert names[-1] == "tensorflow_serving/apis/prediction_service.proto"
     assert "tensorflow/core/framework/tensor.proto" in names
     for index, proto in enumerate(fds.file):  # dependencies come first
         assert set(proto.dependency) <= set(names[:index])
-    service = fds.file[-1].service[0]
-    assert "Predict" in [m.name for m in service.method]
+    service = fds.file[names.index("tensorflow_serving/apis/prediction_service.proto")]
+    assert "Predict" in [m.name for m in service.service[0].method]
 
 
 def test_compare_row_reports_ratio_and_percent_difference():

@@ -28,7 +28,8 @@ from typing import Any
 import grpc
 import numpy as np
 
-from smoke_tests import protos, tensors
+from smoke_tests import tensors
+from tfserving_contract import protos
 
 
 def _reset(sock: socket.socket) -> None:

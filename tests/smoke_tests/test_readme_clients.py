@@ -18,9 +18,10 @@ import grpc
 import pytest
 import requests
 
-from smoke_tests import grpc_client, protos, rest_client
+from smoke_tests import grpc_client, rest_client
 from tests.processes import REPO_ROOT
 from tests.smoke_tests.faults import DropProxy, GrpcStub, HttpStub
+from tfserving_contract import protos
 
 SECTION = "## Clients that lose no request"
 BODY = {"instances": [[1.0]]}

@@ -105,7 +105,7 @@ def test_grpc_unavailable_once_is_retried_by_the_service_config():
 
 
 def test_grpc_predict_unavailable_once_is_retried():
-    from smoke_tests import protos
+    from tfserving_contract import protos
 
     request = protos.message("tensorflow.serving.PredictRequest")()
     request.model_spec.name = MODEL

@@ -6,7 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from smoke_tests import protos, tensors
+from smoke_tests import tensors
+from tfserving_contract import protos
 
 
 @pytest.mark.parametrize(
@@ -92,7 +93,7 @@ def test_requests_parse_with_the_published_tensorflow_serving_protos():
 def test_importing_the_cli_does_not_import_tensorflow():
     code = (
         "import sys, smoke_tests.cli, smoke_tests.grpc_client, smoke_tests.tensors\n"
-        "from smoke_tests import protos\n"
+        "from tfserving_contract import protos\n"
         "protos.message('tensorflow.serving.PredictRequest')\n"
         "core = [m for m in sys.modules if m.split('.')[0] == 'tensorflow']\n"
         "print(len(core))\n"

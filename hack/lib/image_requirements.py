@@ -1,0 +1,74 @@
+"""Print the pinned requirements of the project's extras for an image's CPython.
+
+pip resolves ``.[EXTRA,...]`` from pyproject.toml for the image's interpreter
+and platform (``pip install --dry-run --report``; nothing is installed), so an
+image gets what ``pip install .[EXTRA]`` would give a user on that platform.
+One ``name==version`` a line, the project itself left out. Used by
+hack/build-python-base.sh.
+
+Typical usage example:
+
+    .venv/bin/python hack/lib/image_requirements.py --python 3.11 --glibc 36 standin
+"""
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROJECT = "tf-serving-k8s"
+
+
+def platform_args(glibc_minor: int, arch: str) -> list[str]:
+    """Returns pip's --platform list: pip does not widen manylinux to older glibc."""
+    tags = [f"manylinux2014_{arch}"]
+    tags += [f"manylinux_2_{minor}_{arch}" for minor in range(glibc_minor, 16, -1)]
+    return [arg for tag in tags for arg in ("--platform", tag)]
+
+
+def resolve(extras: list[str], python: str, glibc_minor: int, arch: str) -> list[str]:
+    """Returns ``name==version`` for every distribution ``.[extras]`` installs.
+
+    Raises:
+        SystemExit: pip could not resolve (its output is shown).
+    """
+    spec = f"{REPO_ROOT}[{','.join(extras)}]" if extras else str(REPO_ROOT)
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        command = [
+            sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
+            "--quiet", "--only-binary=:all:", "--implementation", "cp",
+            "--python-version", python, *platform_args(glibc_minor, arch),
+            "--target", str(Path(tmp) / "target"), "--report", str(report), spec,
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(
+                f"pip could not resolve {spec} for CPython {python}:\n{done.stderr}"
+            )
+        installs = json.loads(report.read_text())["install"]
+    pins = {
+        item["metadata"]["name"].lower(): item["metadata"]["version"]
+        for item in installs
+        if item["metadata"]["name"].lower() != PROJECT
+    }
+    return [f"{name}=={pins[name]}" for name in sorted(pins)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("extras", nargs="*", help="extras of pyproject.toml")
+    parser.add_argument("--python", required=True, help="image CPython, e.g. 3.11")
+    parser.add_argument("--glibc", type=int, required=True, help="glibc 2.N: N")
+    parser.add_argument("--arch", default=platform.machine(), help="e.g. x86_64")
+    args = parser.parse_args(argv)
+    print("\n".join(resolve(args.extras, args.python, args.glibc, args.arch)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""TF Serving's contract, shared by every tool: API messages without TensorFlow."""
