@@ -31,8 +31,8 @@ from gateway.constants import (
 from gateway.labels import ClassNames, label
 from gateway.preprocess import UnsupportedModel, UploadError, decode, to_tensor
 from gateway.serving import ServingModel
-from smoke_tests.grpc_client import GrpcCallError
-from smoke_tests.signature import SignatureError
+from tfserving_contract.grpc_client import GrpcCallError
+from tfserving_contract.signature import SignatureError
 
 log = logging.getLogger(__name__)
 

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from gateway.app import Limits, create_app
     from gateway.serving import ServingModel
-    from smoke_tests.grpc_client import GrpcClient
+    from tfserving_contract.grpc_client import GrpcClient
 
     client = GrpcClient(args.tfs_target, args.timeout, constants.DEFAULT_MAX_MESSAGE_MB)
     model = ServingModel(client, args.model_name, args.signature_name)

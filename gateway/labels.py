@@ -17,9 +17,9 @@ import json
 import logging
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from tfserving_contract import layout
 
-METADATA_FILE = Path("assets.extra") / "export_metadata.json"
+log = logging.getLogger(__name__)
 
 
 class ClassNamesError(ValueError):
@@ -68,10 +68,11 @@ class ClassNames:
         return self._by_version[version]
 
     def _from_metadata(self, version: int) -> list[str] | None:
-        path = self.model_base_path / str(version) / METADATA_FILE
         try:
+            version_dir = layout.version_paths(self.model_base_path)[version]
+            path = layout.assets_extra(version_dir) / layout.EXPORT_METADATA_FILE
             names = json.loads(path.read_text(encoding="utf-8")).get("class_names")
-        except (OSError, ValueError) as err:
+        except (KeyError, OSError, ValueError) as err:
             log.warning(
                 "no class names for version %d (%s): using indexes", version, err
             )

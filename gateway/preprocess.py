@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from gateway.constants import ACCEPTED_FORMATS
-from smoke_tests.signature import Signature
+from tfserving_contract.signature import Signature
 
 NUMERIC_DTYPES = ("DT_FLOAT", "DT_UINT8")
 # Modes Pillow converts to 8-bit grayscale/RGB without losing meaning.

@@ -24,9 +24,8 @@ import numpy as np
 
 from gateway.constants import DEFAULT_SIGNATURE, METADATA_TTL_S
 from gateway.preprocess import ImageSpec, UnsupportedModel
-from smoke_tests import signature, tensors
-from smoke_tests.grpc_client import GrpcClient, model_spec
-from tfserving_contract import protos
+from tfserving_contract import protos, signature, tensors
+from tfserving_contract.grpc_client import GrpcClient, model_spec
 
 
 class ServingModel:

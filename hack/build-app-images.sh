@@ -61,9 +61,9 @@ main() {
   "${REPO_ROOT}/hack/dockerd-up.sh" >/dev/null
   BASE_IMAGE="$("${REPO_ROOT}/hack/build-python-base.sh" client)"
   build_image "tfserving-gateway:${GATEWAY_TAG}" "${REPO_ROOT}/images/tfserving-gateway" \
-    gateway smoke_tests tfserving_contract
+    gateway tfserving_contract
   build_image "tf-serving-model-fetch:${MODEL_FETCH_TAG}" "${REPO_ROOT}/images/model-fetch" \
-    model_fetch
+    model_fetch tfserving_contract
   build_image "tf-serving-client-tools:${CLIENT_TOOLS_TAG}" "${REPO_ROOT}/images/client-tools" \
     loadtest smoke_tests tfserving_contract
   log "done in ${SECONDS} s"

@@ -29,7 +29,7 @@ from pathlib import Path
 from loadtest import constants
 from loadtest.payload import find_sample_request
 from smoke_tests.cluster import ClusterError, load_config
-from smoke_tests.constants import EXPORT_METADATA_FILE
+from tfserving_contract import layout
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +122,9 @@ def request_files(args: argparse.Namespace) -> dict[str, str]:
             "<sample_request.json> or --model-base-path <exported model dir>"
         )
     files = {REQUEST_KEY: path}
-    metadata = path.with_name(EXPORT_METADATA_FILE)
+    metadata = path.with_name(layout.EXPORT_METADATA_FILE)
     if metadata.is_file():
-        files[EXPORT_METADATA_FILE] = metadata
+        files[layout.EXPORT_METADATA_FILE] = metadata
     try:
         return {key: file.read_text() for key, file in files.items()}
     except OSError as err:

@@ -2,8 +2,8 @@
 
 The body comes from a ``sample_request.json`` (the export contract) or, when
 none is given, from the model's REST metadata (zeros of the declared shape).
-Values are typed and encoded by the smoke test's code (``smoke_tests.payloads``
-for samples and ``{"b64": ...}`` strings, ``smoke_tests.tensors`` for
+Values are typed and encoded by the smoke test's code (``tfserving_contract.payloads``
+for samples and ``{"b64": ...}`` strings, ``tfserving_contract.tensors`` for
 TensorProtos), so every dtype ``tfs-smoke`` sends, DT_STRING included, works
 here over REST and gRPC. The PredictRequest is serialized once, without
 importing TensorFlow; workers only ever see bytes.
@@ -24,9 +24,9 @@ import numpy as np
 import requests
 
 from loadtest import constants
-from smoke_tests import payloads as smoke_payloads
-from smoke_tests import signature as smoke_signature
-from smoke_tests.constants import EXPORT_METADATA_FILE
+from tfserving_contract import layout
+from tfserving_contract import payloads as smoke_payloads
+from tfserving_contract import signature as smoke_signature
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def _override(array: np.ndarray, tf_dtype: str, name: str) -> np.ndarray:
 
 
 def _read_export_metadata(request_path: Path) -> dict:
-    meta_path = request_path.with_name(EXPORT_METADATA_FILE)
+    meta_path = request_path.with_name(layout.EXPORT_METADATA_FILE)
     if meta_path.is_file():
         return json.loads(meta_path.read_text())
     return {}
@@ -193,11 +193,12 @@ def find_sample_request(model_base_path: Path) -> Path:
     Raises:
         PayloadError: no numeric version holds a sample request.
     """
-    versions = sorted(
-        (int(p.name), p) for p in model_base_path.iterdir() if p.name.isdigit()
-    )
-    for _, vdir in reversed(versions):
-        candidate = vdir / "assets.extra" / "sample_request.json"
+    try:
+        versions = layout.version_paths(model_base_path)
+    except layout.LayoutError as exc:
+        raise PayloadError(str(exc)) from exc
+    for vdir in reversed(versions.values()):
+        candidate = layout.assets_extra(vdir) / layout.SAMPLE_REQUEST_FILE
         if candidate.is_file():
             return candidate
     raise PayloadError(
@@ -219,9 +220,8 @@ def grpc_request_bytes(payload: Payload, model_name: str) -> bytes:
     Raises:
         PayloadError: the TF Serving API protos are not installed.
     """
-    from smoke_tests import tensors
-    from smoke_tests.grpc_client import model_spec
-    from tfserving_contract import protos
+    from tfserving_contract import protos, tensors
+    from tfserving_contract.grpc_client import model_spec
 
     try:
         request = protos.message("tensorflow.serving.PredictRequest")()

@@ -9,12 +9,6 @@ Typical usage example:
 SIGNATURE_NAME = "serving_default"
 """Signature TF Serving uses when a request names none."""
 
-ASSETS_EXTRA_DIR = "assets.extra"
-WARMUP_FILE = "tf_serving_warmup_requests"
-SAMPLE_REQUEST_FILE = "sample_request.json"
-GOLDEN_OUTPUTS_FILE = "golden_outputs.json"
-METADATA_FILE = "export_metadata.json"
-
 STAGING_PREFIX = ".tmp-"
 """Prefix of the non-numeric staging directory that TF Serving ignores."""
 

@@ -9,9 +9,10 @@ Typical usage example:
 import json
 from pathlib import Path
 
-from model_export import constants, signatures
+from model_export import signatures
 from model_export.errors import ExportError
 from model_export.publish import existing_versions
+from tfserving_contract import layout
 
 
 def resolve_version_dir(path: Path) -> Path:
@@ -35,7 +36,7 @@ def resolve_version_dir(path: Path) -> Path:
             "export a model there first (`tfs-export train --base-path "
             f"{path}`)"
         )
-    return path / str(versions[-1])
+    return versions[max(versions)]
 
 
 def inspect_path(path: Path) -> dict[str, object]:
@@ -49,11 +50,11 @@ def inspect_path(path: Path) -> dict[str, object]:
         dimensions and None for unknown rank.
     """
     version_dir = resolve_version_dir(path)
-    metadata_file = version_dir / constants.ASSETS_EXTRA_DIR / constants.METADATA_FILE
+    metadata_file = version_dir / layout.ASSETS_EXTRA / layout.EXPORT_METADATA_FILE
     metadata = None
     if metadata_file.is_file():
         metadata = json.loads(metadata_file.read_text())
-    version = int(version_dir.name) if version_dir.name.isdigit() else None
+    version = layout.parse_version(version_dir.name)
     return {
         "path": str(version_dir),
         "version": version,

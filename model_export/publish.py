@@ -32,6 +32,7 @@ import tensorflow as tf
 
 from model_export import constants, signatures, warmup
 from model_export.errors import ExportError
+from tfserving_contract import layout
 
 logger = logging.getLogger(__name__)
 
@@ -90,13 +91,18 @@ def parse_version(text: str) -> int:
     return version
 
 
-def existing_versions(base_path: Path) -> list[int]:
-    """Returns the sorted numeric version directories under base_path."""
+def existing_versions(base_path: Path) -> dict[int, Path]:
+    """Returns the versions under base_path as TF Serving reads them, ascending.
+
+    Raises:
+        ExportError: two children are one version (e.g. ``7`` and ``007``).
+    """
     if not base_path.is_dir():
-        return []
-    return sorted(
-        int(p.name) for p in base_path.iterdir() if p.is_dir() and p.name.isdigit()
-    )
+        return {}
+    try:
+        return layout.version_paths(base_path)
+    except layout.LayoutError as err:
+        raise ExportError(str(err)) from err
 
 
 def choose_version(base_path: Path, version: int | None) -> int:
@@ -106,16 +112,18 @@ def choose_version(base_path: Path, version: int | None) -> int:
         ExportError: If the requested version exists or is not positive.
     """
     versions = existing_versions(base_path)
+    newest = max(versions, default=0)
     if version is None:
-        return (versions[-1] + 1) if versions else 1
+        return newest + 1
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ExportError(
             f"version {version!r} is not a positive integer; pass e.g. --version 1"
         )
-    if (base_path / str(version)).exists():
-        suggestion = (versions[-1] + 1) if versions else version + 1
+    if version in versions or (base_path / str(version)).exists():
+        suggestion = newest + 1 if versions else version + 1
+        where = versions.get(version, base_path / str(version))
         raise ExportError(
-            f"version {version} already exists at {base_path / str(version)}; "
+            f"version {version} already exists at {where}; "
             f"published versions are never overwritten: omit --version to publish "
             f"{suggestion}, or pass an unused number"
         )
@@ -194,19 +202,19 @@ def write_assets(
     """Writes warmup records, sample request, golden outputs and metadata."""
     signature = signatures.serving_signature(staging)
     model_name = request.model_name or request.base_path.name
-    assets = staging / constants.ASSETS_EXTRA_DIR
+    assets = staging / layout.ASSETS_EXTRA
     assets.mkdir(exist_ok=True)
     logs = warmup.build_warmup_logs(
         model_name, signature["inputs"], request.sample_inputs, request.warmup_records
     )
-    warmup.write_warmup_records(assets / constants.WARMUP_FILE, logs)
+    warmup.write_warmup_records(assets / layout.WARMUP_REQUESTS_FILE, logs)
     sample = {
         "signature_name": constants.SIGNATURE_NAME,
         "instances": rows(request.sample_inputs),
     }
-    (assets / constants.SAMPLE_REQUEST_FILE).write_text(json.dumps(sample))
+    (assets / layout.SAMPLE_REQUEST_FILE).write_text(json.dumps(sample))
     golden = {"predictions": rows(served)}
-    (assets / constants.GOLDEN_OUTPUTS_FILE).write_text(json.dumps(golden))
+    (assets / layout.GOLDEN_OUTPUTS_FILE).write_text(json.dumps(golden))
     metadata = {
         "model_name": model_name,
         "version": version,
@@ -221,7 +229,7 @@ def write_assets(
         "warmup_records": len(logs),
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
-    (assets / constants.METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+    (assets / layout.EXPORT_METADATA_FILE).write_text(json.dumps(metadata, indent=2))
 
 
 def sync_tree(root: Path) -> None:

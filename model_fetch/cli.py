@@ -17,6 +17,7 @@ from pathlib import Path
 
 from model_fetch.errors import FetchError
 from model_fetch.fetch import fetch_prefix, fetch_tarball
+from model_fetch.layout import present_versions
 from model_fetch.stores import open_store, parse_source
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,6 @@ def main(argv: list[str] | None = None) -> int:
     except FetchError as err:
         print(f"tfs-fetch: error: {err}", file=sys.stderr)
         return 1
-    present = sorted(int(p.name) for p in args.dest.iterdir() if p.name.isdigit())
+    present = sorted(present_versions(args.dest))
     print(f"fetched versions {placed} into {args.dest}; present now: {present}")
     return 0

@@ -19,6 +19,7 @@ from model_fetch import checksums
 from model_fetch.errors import FetchError
 from model_fetch.layout import place, present_versions, select_versions, staging
 from model_fetch.stores import ObjectStore
+from tfserving_contract import layout
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,9 @@ def group_by_version(keys: list[str]) -> dict[int, list[str]]:
     groups: dict[int, list[str]] = {}
     for key in keys:
         head, _, rest = key.partition("/")
-        if head.isdigit() and rest and not key.endswith("/"):
-            groups.setdefault(int(head), []).append(key)
+        version = layout.parse_version(head)
+        if version is not None and rest and not key.endswith("/"):
+            groups.setdefault(version, []).append(key)
     return groups
 
 
@@ -110,9 +112,12 @@ def fetch_tarball(
                 f"{sha256}; the file changed: update --sha256 or re-upload"
             )
         root = extract(archive, tmp / "extract")
-        available = {
-            int(p.name): p for p in root.iterdir() if p.name.isdigit() and p.is_dir()
-        }
+        try:
+            available = {
+                n: p for n, p in layout.version_paths(root).items() if p.is_dir()
+            }
+        except layout.LayoutError as err:
+            raise FetchError(f"in {url}: {err}") from err
         placed = []
         for version in select_versions(list(available), versions, latest):
             if version in present_versions(dest):
@@ -142,6 +147,10 @@ def extract(archive: Path, into: Path) -> Path:
     except tarfile.TarError as err:
         raise FetchError(f"not a readable tar archive: {err}") from err
     entries = list(into.iterdir())
-    if len(entries) == 1 and entries[0].is_dir() and not entries[0].name.isdigit():
+    if (
+        len(entries) == 1
+        and entries[0].is_dir()
+        and layout.parse_version(entries[0].name) is None
+    ):
         return entries[0]
     return into

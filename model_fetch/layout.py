@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from model_fetch.errors import FetchError
+from tfserving_contract import layout
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
@@ -86,7 +87,15 @@ def place(version_dir: Path, dest: Path, version: int) -> Path:
 
 
 def present_versions(dest: Path) -> set[int]:
-    """Version numbers already complete in dest."""
+    """Version numbers already complete in dest.
+
+    Raises:
+        FetchError: two children of dest are one version (``7`` and ``007``).
+    """
     if not dest.is_dir():
         return set()
-    return {int(p.name) for p in dest.iterdir() if p.name.isdigit() and p.is_dir()}
+    try:
+        versions = layout.version_paths(dest)
+    except layout.LayoutError as err:
+        raise FetchError(str(err)) from err
+    return {n for n, p in versions.items() if p.is_dir()}

@@ -1,6 +1,6 @@
 """What the running server reports, over TF Serving's REST status API.
 
-Each read is repeated once on a connection error (smoke_tests.rest_client's
+Each read is repeated once on a connection error (tfserving_contract.rest_client's
 retry_once): a port-forward or Service whose pod just stopped resets the
 connection, and a status read is safe to repeat.
 
@@ -18,7 +18,7 @@ from collections.abc import Callable
 import requests
 
 from model_rollout.plan import RolloutError
-from smoke_tests.rest_client import retrying_session
+from tfserving_contract.rest_client import retrying_session
 
 POLL_S = 1.0
 READ_TIMEOUT_S = 10

@@ -24,16 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from smoke_tests import compare, constants, hints, inputs, payloads, signature
-from smoke_tests.grpc_client import (
-    ChannelCounts,
-    GrpcCallError,
-    GrpcClient,
-    model_spec,
-    retry_note,
-)
+from smoke_tests import compare, constants, hints, inputs
 from smoke_tests.inputs import SampleBundle
-from smoke_tests.rest_client import RestClient, RestReply, TransportError
 from smoke_tests.status import (
     VersionState,
     evaluate_versions,
@@ -42,6 +34,15 @@ from smoke_tests.status import (
     metric_total,
     rest_version_states,
 )
+from tfserving_contract import layout, payloads, signature
+from tfserving_contract.grpc_client import (
+    ChannelCounts,
+    GrpcCallError,
+    GrpcClient,
+    model_spec,
+    retry_note,
+)
+from tfserving_contract.rest_client import RestClient, RestReply, TransportError
 
 logger = logging.getLogger(__name__)
 
@@ -518,8 +519,8 @@ class SmokeRun:
     def _predict_request(
         self, tensors: list[payloads.InputTensor], model: str | None = None
     ) -> Any:
-        from smoke_tests import tensors as tensor_protos
         from tfserving_contract import protos
+        from tfserving_contract import tensors as tensor_protos
 
         request = protos.message("tensorflow.serving.PredictRequest")()
         model_spec(
@@ -535,7 +536,7 @@ class SmokeRun:
         return request
 
     def _grpc_predict(self) -> str:
-        from smoke_tests import tensors as tensor_protos
+        from tfserving_contract import tensors as tensor_protos
 
         sample = self._need_sample()
         request = self._predict_request(list(sample.tensors.values()))
@@ -587,16 +588,14 @@ class SmokeRun:
         atomic, so the server may have caught it half-written (see README).
         """
         version_dir = self.config.bundle.directory.parent
-        if not version_dir.name.isdigit():
+        if layout.parse_version(version_dir.name) is None:
             raise CheckSkipped(
                 f"{self.config.bundle.directory} is not inside a version directory"
             )
         base = version_dir.parent
         copies, checked = [], []
-        for version in inputs.version_dirs(base):
-            path = (
-                base / str(version) / constants.ASSETS_EXTRA
-            ) / constants.EXPORT_METADATA_FILE
+        for version, directory in inputs.version_dirs(base).items():
+            path = layout.assets_extra(directory) / layout.EXPORT_METADATA_FILE
             try:
                 named = json.loads(path.read_text(encoding="utf-8")).get("version")
             except (OSError, ValueError, AttributeError):
@@ -675,7 +674,7 @@ class SmokeRun:
         return f"400 for instances of different shapes: {reply.error_text()[:200]}"
 
     def _grpc_wrong_shape(self) -> str:
-        from smoke_tests import tensors as tensor_protos
+        from tfserving_contract import tensors as tensor_protos
 
         sample = payloads.first_rows(self._need_sample())
         request = self._predict_request(list(sample.tensors.values()))

@@ -23,8 +23,9 @@ from typing import Any
 
 from rich.console import Console
 
-from smoke_tests import checks, constants, hints, inputs, report, signature
+from smoke_tests import checks, constants, hints, inputs, report
 from smoke_tests.checks import CheckResult, SmokeConfig, SmokeRun
+from tfserving_contract import signature
 
 logger = logging.getLogger(__name__)
 
@@ -291,12 +292,12 @@ def run(args: argparse.Namespace) -> int:
             target.update(rest_url=rest_url, grpc_target=grpc_target)
         rest = grpc_client = None
         if rest_url:
-            from smoke_tests.rest_client import RestClient
+            from tfserving_contract.rest_client import RestClient
 
             rest = RestClient(rest_url, args.timeout)
             stack.callback(rest.close)
         if grpc_target:
-            from smoke_tests.grpc_client import GrpcClient
+            from tfserving_contract.grpc_client import GrpcClient
 
             grpc_client = stack.enter_context(
                 GrpcClient(grpc_target, args.timeout, args.max_grpc_message_mb)

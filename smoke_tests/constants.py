@@ -29,8 +29,3 @@ GRPC_PORT_NAME = "grpc"
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
-
-SAMPLE_REQUEST_FILE = "sample_request.json"
-GOLDEN_OUTPUTS_FILE = "golden_outputs.json"
-EXPORT_METADATA_FILE = "export_metadata.json"
-ASSETS_EXTRA = "assets.extra"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from smoke_tests import constants
+from tfserving_contract import layout
 
 
 class InputError(ValueError):
@@ -35,8 +36,8 @@ class SampleBundle:
     def version(self) -> int | None:
         """Returns the exported version number, if recorded."""
         value = self.metadata.get("version")
-        if value is None and self.directory.parent.name.isdigit():
-            return int(self.directory.parent.name)
+        if value is None:
+            return layout.parse_version(self.directory.parent.name)
         return int(value) if value is not None else None
 
     @property
@@ -58,13 +59,17 @@ class SampleBundle:
         )
 
 
-def version_dirs(base_path: Path) -> list[int]:
-    """Returns the integer version directories under a base path, ascending."""
-    if not base_path.is_dir():
-        raise InputError(f"base path {base_path} is not a directory")
-    return sorted(
-        int(p.name) for p in base_path.iterdir() if p.is_dir() and p.name.isdigit()
-    )
+def version_dirs(base_path: Path) -> dict[int, Path]:
+    """Returns the version directories under a base path as TF Serving reads them.
+
+    Raises:
+        InputError: not a directory, or two children are one version.
+    """
+    try:
+        versions = layout.version_paths(base_path)
+    except layout.LayoutError as exc:
+        raise InputError(str(exc)) from exc
+    return {n: p for n, p in versions.items() if p.is_dir()}
 
 
 def sample_dir_from_base(base_path: Path, prefer: list[int] | None = None) -> Path:
@@ -80,13 +85,13 @@ def sample_dir_from_base(base_path: Path, prefer: list[int] | None = None) -> Pa
     versions = version_dirs(base_path)
     candidates = [v for v in versions if prefer is None or v in prefer]
     for version in reversed(candidates):
-        directory = base_path / str(version) / constants.ASSETS_EXTRA
-        if (directory / constants.SAMPLE_REQUEST_FILE).is_file():
+        directory = layout.assets_extra(versions[version])
+        if (directory / layout.SAMPLE_REQUEST_FILE).is_file():
             return directory
     raise InputError(
-        f"no version under {base_path} (found {versions or 'none'}"
+        f"no version under {base_path} (found {list(versions) or 'none'}"
         + (f", wanted {prefer}" if prefer else "")
-        + f") has {constants.ASSETS_EXTRA}/{constants.SAMPLE_REQUEST_FILE}; "
+        + f") has {layout.ASSETS_EXTRA}/{layout.SAMPLE_REQUEST_FILE}; "
         "export the model with model_export or pass --sample-dir"
     )
 
@@ -115,7 +120,7 @@ def load(directory: Path) -> SampleBundle:
         raise InputError(f"sample directory {directory} does not exist")
     return SampleBundle(
         directory=directory,
-        sample=_read_json(directory / constants.SAMPLE_REQUEST_FILE, required=True),
-        golden=_read_json(directory / constants.GOLDEN_OUTPUTS_FILE, required=False),
-        metadata=_read_json(directory / constants.EXPORT_METADATA_FILE, required=False),
+        sample=_read_json(directory / layout.SAMPLE_REQUEST_FILE, required=True),
+        golden=_read_json(directory / layout.GOLDEN_OUTPUTS_FILE, required=False),
+        metadata=_read_json(directory / layout.EXPORT_METADATA_FILE, required=False),
     )

@@ -28,8 +28,6 @@ DEFAULT_PROMETHEUS_PATH = "/monitoring/prometheus/metrics"
 DEFAULT_SIGNATURE = "serving_default"
 TENSORFLOW_PLATFORM = "tensorflow"
 
-WARMUP_DIR = "assets.extra"
-WARMUP_FILE = "tf_serving_warmup_requests"
 MAX_WARMUP_RECORDS = 1000
 
 PREDICT_METHOD_NAME = "tensorflow/serving/predict"

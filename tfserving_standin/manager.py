@@ -19,9 +19,9 @@ import contextlib
 import dataclasses
 import logging
 import os
-import re
 import threading
 
+from tfserving_contract.layout import parse_version
 from tfserving_standin import config as config_lib
 from tfserving_standin.config import ServerOptions
 from tfserving_standin.errors import Code, ServingError
@@ -36,8 +36,6 @@ START, LOADING, AVAILABLE, UNLOADING, END = (
     "UNLOADING",
     "END",
 )
-_VERSION_RE = re.compile(r"^\s*[+-]?[0-9]+\s*$")
-_INT64_MAX = 2**63 - 1
 
 
 def servable_id(name: str, version: int) -> str:
@@ -61,16 +59,6 @@ class _Harness:
     aspired: bool = True
     state: str = START
     servable: Servable | None = None
-
-
-def parse_version(child: str) -> int | None:
-    """absl::SimpleAtoi on a directory name; None when it is not a version."""
-    if not _VERSION_RE.match(child):
-        return None
-    value = int(child)
-    if not -(2**63) <= value <= _INT64_MAX:
-        return None
-    return value
 
 
 def aspired_versions(model) -> list[tuple[int, str]]:

@@ -25,6 +25,7 @@ from tensorflow.core.framework import tensor_pb2
 from tensorflow.core.protobuf import config_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
+from tfserving_contract import layout
 from tfserving_standin import constants, metrics
 from tfserving_standin.errors import Code, ServingError, from_tf_error
 from tfserving_standin.tensor_proto import TensorParseError, tensor_from_proto
@@ -312,7 +313,7 @@ class Servable:
         Raises:
             ServingError: a record could not be read, parsed or run.
         """
-        path = os.path.join(self.path, constants.WARMUP_DIR, constants.WARMUP_FILE)
+        path = os.path.join(self.path, layout.ASSETS_EXTRA, layout.WARMUP_REQUESTS_FILE)
         if not os.path.exists(path):
             logger.info("No warmup data file found at %s", path)
             return

@@ -45,7 +45,7 @@ def client_image(demo_cluster: None) -> str:
 
 def sample_request() -> Path:
     """The newest exported version's sample request."""
-    newest = inputs.version_dirs(BASE_PATH)[-1]
+    newest = max(inputs.version_dirs(BASE_PATH))
     return BASE_PATH / str(newest) / "assets.extra" / "sample_request.json"
 
 

@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from smoke_tests import compare, inputs, payloads
+from smoke_tests import compare, inputs
 from tests.demo.conftest import BASE_PATH, REPO_ROOT
+from tfserving_contract import payloads
 
 README = REPO_ROOT / "README.md"
 

@@ -15,7 +15,7 @@ from gateway.preprocess import (
     decode,
     to_tensor,
 )
-from smoke_tests.signature import Signature, TensorSpec
+from tfserving_contract.signature import Signature, TensorSpec
 
 GRAY28 = ImageSpec("image", "DT_FLOAT", 28, 28, 1)
 

@@ -1,6 +1,6 @@
 """The gateway process retries a TF Serving call once on UNAVAILABLE, never else.
 
-Its gRPC client (smoke_tests.grpc_client) carries the retry service config; these
+Its gRPC client (tfserving_contract.grpc_client) carries the retry service config; these
 tests run the real gateway process against loopback servers from
 tests/smoke_tests/faults.py and the TF Serving STAND-IN (not TF Serving).
 """

@@ -14,8 +14,8 @@ from loadtest.payload import (
     payload_from_metadata,
     payload_from_request_file,
 )
-from smoke_tests import signature, tensors
 from tests.loadtest.helpers import write_sample_request
+from tfserving_contract import signature, tensors
 
 # One sample value per dtype family, as tfs-smoke's sample_request.json holds them.
 _B64 = {"b64": base64.b64encode(b"\xff\xd8\xff jpeg").decode()}

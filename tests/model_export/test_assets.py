@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from model_export import constants, signatures, warmup
+from tfserving_contract import layout
 
 pytestmark = pytest.mark.slow
 
@@ -17,12 +18,12 @@ def version_dir(fashion_mnist_base_path):
 
 
 def _asset(version_dir, name):
-    return version_dir / constants.ASSETS_EXTRA_DIR / name
+    return version_dir / layout.ASSETS_EXTRA / name
 
 
 def test_warmup_records_parse_and_match_the_signature(version_dir):
     signature = signatures.serving_signature(version_dir)
-    logs = warmup.read_warmup_records(_asset(version_dir, constants.WARMUP_FILE))
+    logs = warmup.read_warmup_records(_asset(version_dir, layout.WARMUP_REQUESTS_FILE))
     assert len(logs) == constants.DEFAULT_WARMUP_RECORDS
     for log in logs:
         assert log.WhichOneof("log_type") == "predict_log"
@@ -42,9 +43,9 @@ def test_warmup_records_parse_and_match_the_signature(version_dir):
 
 
 def test_golden_outputs_equal_what_the_saved_model_returns(version_dir):
-    sample = json.loads(_asset(version_dir, constants.SAMPLE_REQUEST_FILE).read_text())
-    golden = json.loads(_asset(version_dir, constants.GOLDEN_OUTPUTS_FILE).read_text())
-    metadata = json.loads(_asset(version_dir, constants.METADATA_FILE).read_text())
+    sample = json.loads(_asset(version_dir, layout.SAMPLE_REQUEST_FILE).read_text())
+    golden = json.loads(_asset(version_dir, layout.GOLDEN_OUTPUTS_FILE).read_text())
+    metadata = json.loads(_asset(version_dir, layout.EXPORT_METADATA_FILE).read_text())
     images = np.asarray(sample["instances"], dtype=np.float32)
     assert images.shape == (constants.DEFAULT_SAMPLE_SIZE, 28, 28, 1)
 
@@ -64,7 +65,7 @@ def test_golden_outputs_equal_what_the_saved_model_returns(version_dir):
 
 
 def test_metadata_records_dataset_accuracy_and_class_names(version_dir):
-    metadata = json.loads(_asset(version_dir, constants.METADATA_FILE).read_text())
+    metadata = json.loads(_asset(version_dir, layout.EXPORT_METADATA_FILE).read_text())
     assert metadata["dataset"] == "digits"
     assert metadata["class_names"] == [str(i) for i in range(10)]
     assert 0.0 <= metadata["accuracy"] <= 1.0

@@ -6,9 +6,10 @@ import sys
 
 import pytest
 
-from model_export import cli, constants, datasets
+from model_export import cli, datasets
 from model_export.errors import ExportError
 from tests.model_export import helpers
+from tfserving_contract import layout
 
 QUICK_TRAIN = ["--dataset", "digits", "--epochs", "1", "--max-train-samples", "256"]
 
@@ -27,7 +28,7 @@ def test_python_m_train_twice_publishes_versions_1_and_2(tmp_path):
     assert cli.main(["train", "--base-path", str(base), *QUICK_TRAIN]) == 0
     assert helpers.all_entries(base) == ["1", "2"]
     metadata = json.loads(
-        (base / "2" / constants.ASSETS_EXTRA_DIR / constants.METADATA_FILE).read_text()
+        (base / "2" / layout.ASSETS_EXTRA / layout.EXPORT_METADATA_FILE).read_text()
     )
     assert metadata["version"] == 2
     assert metadata["dataset"] == "digits"
@@ -46,7 +47,7 @@ def test_train_falls_back_to_digits_when_fashion_mnist_is_unreachable(
     args = ["train", "--base-path", str(base), "--epochs", "1"]
     assert cli.main([*args, "--max-train-samples", "128", "--warmup-records", "3"]) == 0
     metadata = json.loads(
-        (base / "1" / constants.ASSETS_EXTRA_DIR / constants.METADATA_FILE).read_text()
+        (base / "1" / layout.ASSETS_EXTRA / layout.EXPORT_METADATA_FILE).read_text()
     )
     assert metadata["dataset"] == "digits"
     assert metadata["warmup_records"] == 3

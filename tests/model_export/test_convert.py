@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from model_export import constants, signatures
+from model_export import signatures
 from model_export.convert import convert_and_publish
 from model_export.errors import ExportError
 from tests.model_export import helpers
+from tfserving_contract import layout
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +37,7 @@ def test_keras_file_converts_with_stable_names_and_equal_outputs(tmp_path, suffi
         served["scores"].numpy(), np.asarray(model(features)), rtol=1e-6, atol=1e-7
     )
     metadata = json.loads(
-        (version_dir / constants.ASSETS_EXTRA_DIR / constants.METADATA_FILE).read_text()
+        (version_dir / layout.ASSETS_EXTRA / layout.EXPORT_METADATA_FILE).read_text()
     )
     assert metadata["source_format"] == suffix.lstrip(".")
     assert metadata["class_names"] == ["a"]
@@ -61,7 +62,7 @@ def test_saved_model_converts_keeping_serving_default(
         rtol=1e-6,
         atol=1e-7,
     )
-    assert (version_dir / constants.ASSETS_EXTRA_DIR / constants.WARMUP_FILE).is_file()
+    assert (version_dir / layout.ASSETS_EXTRA / layout.WARMUP_REQUESTS_FILE).is_file()
 
 
 def test_missing_model_path_is_a_clear_error(tmp_path):

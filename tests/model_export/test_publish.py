@@ -10,6 +10,7 @@ import tensorflow as tf
 from model_export import constants, publish, warmup
 from model_export.errors import ExportError
 from tests.model_export import helpers
+from tfserving_contract import layout
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +35,7 @@ def test_second_publish_creates_version_2(tmp_path):
     assert second == base / "2"
     assert helpers.all_entries(base) == ["1", "2"]
     metadata = json.loads(
-        (second / constants.ASSETS_EXTRA_DIR / constants.METADATA_FILE).read_text()
+        (second / layout.ASSETS_EXTRA / layout.EXPORT_METADATA_FILE).read_text()
     )
     assert metadata["version"] == 2
 
@@ -98,7 +99,7 @@ def test_crash_keeps_earlier_versions_intact(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         publish.publish(helpers.tiny_request(base))
     assert helpers.all_entries(base) == ["1"]
-    assert (base / "1" / constants.ASSETS_EXTRA_DIR / constants.WARMUP_FILE).is_file()
+    assert (base / "1" / layout.ASSETS_EXTRA / layout.WARMUP_REQUESTS_FILE).is_file()
 
 
 def test_export_that_differs_from_the_model_is_rejected(tmp_path):
@@ -130,7 +131,7 @@ def test_warmup_count_is_configurable(tmp_path):
         helpers.tiny_request(tmp_path / "tiny", warmup_records=25)
     )
     logs = warmup.read_warmup_records(
-        version_dir / constants.ASSETS_EXTRA_DIR / constants.WARMUP_FILE
+        version_dir / layout.ASSETS_EXTRA / layout.WARMUP_REQUESTS_FILE
     )
     assert len(logs) == 25
 

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from model_export import constants, signatures, warmup
+from model_export import signatures, warmup
 from tests.conftest import RESNET_FIXTURE_SIZE as SIZE
+from tfserving_contract import layout
 
 pytestmark = pytest.mark.slow
 
@@ -42,9 +43,9 @@ def test_serving_default_has_the_tutorial_signature_and_float_one_is_kept(
 
 
 def test_b64_sample_decodes_to_the_golden_outputs(resnet_version_dir):
-    assets = resnet_version_dir / constants.ASSETS_EXTRA_DIR
-    sample = json.loads((assets / constants.SAMPLE_REQUEST_FILE).read_text())
-    golden = json.loads((assets / constants.GOLDEN_OUTPUTS_FILE).read_text())
+    assets = resnet_version_dir / layout.ASSETS_EXTRA
+    sample = json.loads((assets / layout.SAMPLE_REQUEST_FILE).read_text())
+    golden = json.loads((assets / layout.GOLDEN_OUTPUTS_FILE).read_text())
     encoded = [base64.b64decode(row["b64"]) for row in sample["instances"]]
     loaded = tf.saved_model.load(str(resnet_version_dir))
     served = loaded.signatures["serving_default"](image_bytes=tf.constant(encoded))
@@ -71,7 +72,7 @@ def test_b64_sample_decodes_to_the_golden_outputs(resnet_version_dir):
 
 def test_warmup_records_carry_encoded_images(resnet_version_dir):
     logs = warmup.read_warmup_records(
-        resnet_version_dir / constants.ASSETS_EXTRA_DIR / constants.WARMUP_FILE
+        resnet_version_dir / layout.ASSETS_EXTRA / layout.WARMUP_REQUESTS_FILE
     )
     assert len(logs) == 4
     tensor = logs[0].predict_log.request.inputs["image_bytes"]
@@ -85,7 +86,7 @@ def test_warmup_records_carry_encoded_images(resnet_version_dir):
 def test_metadata_says_weights_are_random(resnet_version_dir):
     metadata = json.loads(
         (
-            resnet_version_dir / constants.ASSETS_EXTRA_DIR / constants.METADATA_FILE
+            resnet_version_dir / layout.ASSETS_EXTRA / layout.EXPORT_METADATA_FILE
         ).read_text()
     )
     assert metadata["weights"] == "none"

@@ -28,8 +28,7 @@ from typing import Any
 import grpc
 import numpy as np
 
-from smoke_tests import tensors
-from tfserving_contract import protos
+from tfserving_contract import protos, tensors
 
 
 def _reset(sock: socket.socket) -> None:

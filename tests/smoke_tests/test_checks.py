@@ -75,7 +75,7 @@ class _FlakyRest:
         return f"/v1/models/{model}"
 
     def get(self, path):
-        from smoke_tests.rest_client import RestReply
+        from tfserving_contract.rest_client import RestReply
 
         if path.endswith("/metadata"):
             raise KeyError("boom")
@@ -138,7 +138,7 @@ class _Rest:
         return f"/v1/models/{model}"
 
     def get(self, path):
-        from smoke_tests.rest_client import RestReply
+        from tfserving_contract.rest_client import RestReply
 
         if path.startswith("/monitoring"):
             if self.metrics_status == 404:
@@ -156,7 +156,7 @@ class _Rest:
         return RestReply(200, body, "")
 
     def post(self, path, body):
-        from smoke_tests.rest_client import RestReply
+        from tfserving_contract.rest_client import RestReply
 
         return RestReply(404, {"error": "not in this double"}, "")
 
@@ -187,7 +187,7 @@ def test_other_served_versions_are_named_instead_of_not_served(tmp_path):
 def test_an_unserved_model_still_says_so(tmp_path):
     class Unserved(_Rest):
         def get(self, path):
-            from smoke_tests.rest_client import RestReply
+            from tfserving_contract.rest_client import RestReply
 
             error = {"error": "Servable not found for request: Latest(tiny)"}
             return RestReply(404, error, "")

@@ -2,7 +2,8 @@
 
 Each snippet is taken from README.md as written, run against loopback servers
 from tests/smoke_tests/faults.py, and its settings compared with the project's
-(smoke_tests.rest_client.retry_once, smoke_tests.grpc_client.RETRY_SERVICE_CONFIG).
+(tfserving_contract.rest_client.retry_once,
+tfserving_contract.grpc_client.RETRY_SERVICE_CONFIG).
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ import grpc
 import pytest
 import requests
 
-from smoke_tests import grpc_client, rest_client
 from tests.processes import REPO_ROOT
 from tests.smoke_tests.faults import DropProxy, GrpcStub, HttpStub
-from tfserving_contract import protos
+from tfserving_contract import grpc_client, protos, rest_client
 
 SECTION = "## Clients that lose no request"
 BODY = {"instances": [[1.0]]}

@@ -15,10 +15,10 @@ import grpc
 import pytest
 
 from smoke_tests import checks, inputs
-from smoke_tests.grpc_client import GrpcCallError, GrpcClient
-from smoke_tests.rest_client import RestClient, TransportError
 from tests.smoke_tests.faults import DropProxy, GrpcStub, HttpStub
 from tests.smoke_tests.helpers import MODEL, write_sample_dir
+from tfserving_contract.grpc_client import GrpcCallError, GrpcClient
+from tfserving_contract.rest_client import RestClient, TransportError
 
 STATUS_BODY = {
     "model_version_status": [
@@ -153,7 +153,7 @@ def test_grpc_kept_alive_connection_reset_under_a_call_is_retried():
             after = client.counts()
     assert (proxy.connections, proxy.dropped) == (2, 1)
     assert stub.calls[-1] == ("GetModelStatus", 1)
-    from smoke_tests.grpc_client import retry_note
+    from tfserving_contract.grpc_client import retry_note
 
     assert "connection failed or closed during this check" in retry_note(before, after)
 

@@ -47,7 +47,7 @@ def test_every_client_tool_imports_and_builds_requests_without_tensorflow():
         import numpy as np
         import gateway.cli, loadtest.cli, loadtest.payload, model_fetch.cli
         import model_rollout.cli, model_rollout.plan, smoke_tests.cli
-        from smoke_tests import tensors
+        from tfserving_contract import tensors
         from tfserving_contract import protos
 
         request = protos.message("tensorflow.serving.PredictRequest")()

@@ -15,7 +15,6 @@ from tfserving_standin.config import (
 )
 from tfserving_standin.errors import Code, ServingError, http_status
 from tfserving_standin.jsonwriter import error_body, format_tf_float
-from tfserving_standin.manager import parse_version
 
 pytestmark = pytest.mark.standin
 
@@ -156,14 +155,6 @@ def test_standin_error_body_and_status_mapping():
     assert http_status(Code.RESOURCE_EXHAUSTED) == 429
     assert http_status(Code.UNIMPLEMENTED) == 501
     assert http_status(Code.DEADLINE_EXCEEDED) == 504
-
-
-@pytest.mark.parametrize(
-    ("name", "version"),
-    [("1", 1), ("00012", 12), ("+3", 3), ("1.tmp", None), ("x", None)],
-)
-def test_standin_version_directory_names(name, version):
-    assert parse_version(name) == version
 
 
 def test_standin_prometheus_page_format():

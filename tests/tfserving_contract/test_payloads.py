@@ -5,8 +5,8 @@ import base64
 import numpy as np
 import pytest
 
-from smoke_tests import payloads
-from smoke_tests.signature import Signature, TensorSpec
+from tfserving_contract import payloads
+from tfserving_contract.signature import Signature, TensorSpec
 
 FLOAT_SIG = Signature(
     "serving_default",

@@ -6,8 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from smoke_tests import tensors
-from tfserving_contract import protos
+from tfserving_contract import protos, tensors
 
 
 @pytest.mark.parametrize(
@@ -88,24 +87,6 @@ def test_requests_parse_with_the_published_tensorflow_serving_protos():
         timeout=120,
     )
     assert out.stdout.decode().split("\n")[-2] == f"m {array.tolist()}"
-
-
-def test_importing_the_cli_does_not_import_tensorflow():
-    code = (
-        "import sys, smoke_tests.cli, smoke_tests.grpc_client, smoke_tests.tensors\n"
-        "from tfserving_contract import protos\n"
-        "protos.message('tensorflow.serving.PredictRequest')\n"
-        "core = [m for m in sys.modules if m.split('.')[0] == 'tensorflow']\n"
-        "print(len(core))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert out.stdout.strip() == "0", out.stderr
 
 
 def test_malformed_numeric_proto_declares_more_rows_than_its_content():

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from smoke_tests.signature import numpy_dtype
 from tfserving_contract import protos
+from tfserving_contract.signature import numpy_dtype
 
 _DATA_TYPE = "tensorflow.DataType"
 # Which repeated field holds the values of each dtype when tensor_content is empty.

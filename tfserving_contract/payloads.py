@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from smoke_tests.signature import Signature, numpy_dtype
+from tfserving_contract.signature import Signature, numpy_dtype
 
 _FLOATS = {"DT_FLOAT", "DT_DOUBLE", "DT_HALF"}
 _INTS = {

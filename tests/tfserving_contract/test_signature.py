@@ -2,8 +2,9 @@
 
 import pytest
 
-from smoke_tests import hints, signature
+from smoke_tests import hints
 from tests.smoke_tests.helpers import rest_metadata
+from tfserving_contract import signature
 
 
 @pytest.mark.parametrize(
