@@ -35,7 +35,7 @@ tools: ## Install pinned helm, kind, kubeconform, actionlint, helm-docs, promtoo
 .PHONY: deps
 deps: $(VENV)/.installed ## Create the virtualenv and install Python dependencies
 
-$(VENV)/.installed: pyproject.toml hack/versions.env
+$(VENV)/.installed: pyproject.toml testing/pyproject.toml hack/versions.env
 	hack/install-python-deps.sh "$(VENV)"
 
 ##@ Development

@@ -34,7 +34,7 @@ ensure_ghz() {
 
 run_bench() {
   cd "${REPO_ROOT}"
-  "${PYTHON}" -m loadtest.bench --wrk "$(command -v wrk)" --ghz "${GHZ_BIN}" "$@"
+  "${PYTHON}" -m loadtest_bench --wrk "$(command -v wrk)" --ghz "${GHZ_BIN}" "$@"
 }
 
 main() {

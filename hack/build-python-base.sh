@@ -2,9 +2,9 @@
 # Build (or find) a local Python base image for the project's images, no registry
 # pull, and print its name:
 #   tf-serving-python:<flavor>-<key>  Debian minbase + python3 venv in /opt/venv with
-#                                     what `pip install .[EXTRAS]` installs
-# FLAVOR is `client` (no extras: the client tools, no TensorFlow) or an extra of
-# pyproject.toml such as `standin` (the TF Serving STAND-IN, with TensorFlow).
+#                                     what pip installs for the flavor's projects
+# FLAVOR is `client` (`pip install .`: the client tools, no TensorFlow) or `standin`
+# (`pip install . ./testing`: the TF Serving STAND-IN too, with TensorFlow).
 # /opt/tf-serving-k8s/lib is on the venv's path: images copy the project's packages
 # there. pip resolves the extras for the image's CPython; the Debian rootfs and
 # each flavor's rootfs are cached as tarballs under ~/.cache/tf-serving-k8s keyed
@@ -43,17 +43,26 @@ suite_python_and_glibc() {
   esac
 }
 
-# Pinned requirements of the flavor, cached by pyproject.toml's content.
+# The project directories of a flavor.
+flavor_projects() {
+  case "$1" in
+    client) echo "." ;;
+    standin) echo ". testing" ;;
+    *) die "unknown flavor '$1': client or standin" ;;
+  esac
+}
+
+# Pinned requirements of the flavor, cached by the pyproject.toml files' content.
 requirements() {
-  local flavor="$1" python glibc key cached extras=()
+  local flavor="$1" python glibc key cached projects
   read -r python glibc < <(suite_python_and_glibc)
-  [[ "${flavor}" == client ]] || extras=("${flavor}")
-  key="$({ cat "${REPO_ROOT}/pyproject.toml"; echo "${flavor} ${python} ${glibc} $(uname -m)"; } | hash_stdin)"
+  read -r -a projects < <(flavor_projects "${flavor}")
+  key="$({ cat "${REPO_ROOT}/pyproject.toml" "${REPO_ROOT}/testing/pyproject.toml"; echo "${flavor} ${python} ${glibc} $(uname -m)"; } | hash_stdin)"
   cached="${CACHE_DIR}/requirements-${flavor}-${key}.txt"
   if [[ ! -s "${cached}" ]]; then
-    log "resolving .[${extras[*]}] for CPython ${python} with pip"
+    log "resolving ${projects[*]} for CPython ${python} with pip"
     "$(python_cmd)" "${REPO_ROOT}/hack/lib/image_requirements.py" \
-      --python "${python}" --glibc "${glibc}" "${extras[@]}" >"${cached}.tmp"
+      --python "${python}" --glibc "${glibc}" "${projects[@]}" >"${cached}.tmp"
     mv "${cached}.tmp" "${cached}"
   fi
   cat "${cached}"
@@ -140,6 +149,7 @@ prune_stale() {
 main() {
   [[ $# -eq 1 && "$1" != -* ]] || { sed -n '2,/^set -o/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2; exit 2; }
   local flavor="$1" key image tarball
+  flavor_projects "${flavor}" >/dev/null
   mkdir -p "${CACHE_DIR}"
   "${REPO_ROOT}/hack/dockerd-up.sh" >/dev/null
   SCRATCH="$(mktemp -d "${CACHE_DIR}/python-base.XXXXXX")"

@@ -56,7 +56,7 @@ content_key() {
   {
     echo "base=$(docker image inspect --format '{{.Id}}' "${base}") tag=${TFS_STANDIN_TAG}"
     cd "${REPO_ROOT}"
-    find images/tfserving-standin tfserving_standin tfserving_contract smoke_tests -type f \
+    find images/tfserving-standin testing/tfserving_standin hack/data/tf_serving_flags.json tfserving_contract smoke_tests -type f \
       ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
   } | hash_stdin
 }
@@ -73,12 +73,12 @@ build_standin_image() {
     log "${STANDIN_IMAGE} is up to date (content ${content}): nothing to build"
     return
   fi
-  [[ -f "${REPO_ROOT}/tfserving_standin/__main__.py" ]] \
-    || die "tfserving_standin/__main__.py is missing: the stand-in package must exist before its image"
+  [[ -f "${REPO_ROOT}/testing/tfserving_standin/__main__.py" ]] \
+    || die "testing/tfserving_standin/__main__.py is missing: the stand-in package must exist before its image"
   make_scratch_dir ctx
   cp "${RECIPE_DIR}/Dockerfile" "${RECIPE_DIR}/tensorflow_model_server" \
     "${RECIPE_DIR}/tf_serving_entrypoint.sh" "${ctx}/"
-  (cd "${REPO_ROOT}" && tar --exclude=__pycache__ --exclude='*.pyc' -cf - tfserving_standin tfserving_contract smoke_tests) \
+  (cd "${REPO_ROOT}" && tar --exclude=__pycache__ --exclude='*.pyc' -cf - -C testing tfserving_standin -C .. tfserving_contract smoke_tests hack/data/tf_serving_flags.json) \
     | tar -C "${ctx}" -xf -
   log "building ${STANDIN_IMAGE} on ${base} (content ${content}, ${SECONDS}s so far)"
   # The classic builder uses the local base image as is and never contacts a registry.

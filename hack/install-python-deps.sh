@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create the virtualenv and install the project with its dev extras.
+# Create the virtualenv and install the project with its dev extras, and the test
+# machinery in testing/ (the TF Serving STAND-IN, the benchmark), both editable.
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 # shellcheck source-path=SCRIPTDIR source=versions.env
@@ -16,7 +17,7 @@ echo "[deps] installing the project and dev dependencies (TensorFlow is large: a
 "${VENV}/bin/python" -m pip install --quiet --upgrade pip
 # The TensorFlow pins of versions.env go in as requirements too: pip refuses to
 # install when pyproject.toml pins a different version.
-"${VENV}/bin/python" -m pip install --progress-bar on -e ".[dev]" \
+"${VENV}/bin/python" -m pip install --progress-bar on -e ".[dev]" -e ./testing \
   "tensorflow==${TENSORFLOW_VERSION}" \
   "tensorflow-serving-api==${TENSORFLOW_SERVING_API_VERSION}"
 touch "${VENV}/.installed"

@@ -8,8 +8,8 @@ initializer is in ``server.h`` (in-class) or in the ``Options()`` constructor in
 text, where it is, and its value when it is a compile-time constant (``null``
 when it depends on the machine, such as ``port::NumSchedulableCPUs()``).
 
-The same JSON is written to tfserving_standin/tf_serving_flags.json, the copy the
-stand-in ships with; hack/data/tf_serving_flags.json is the source.
+The chart's tests and the stand-in (testing/tfserving_standin) read this one file;
+the stand-in image carries it.
 
 Typical usage example:
 
@@ -26,7 +26,6 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUT_FILE = REPO_ROOT / "hack" / "data" / "tf_serving_flags.json"
-PACKAGE_COPY = REPO_ROOT / "tfserving_standin" / "tf_serving_flags.json"
 SOURCE_DIR = "tensorflow_serving/model_servers"
 SOURCE_FILES = ("main.cc", "server.h", "server.cc")
 URL = "https://github.com/tensorflow/serving/blob/{tag}/" + SOURCE_DIR + "/{file}"
@@ -236,17 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=OUT_FILE, help="where to write the JSON"
     )
-    parser.add_argument(
-        "--package-copy",
-        default=PACKAGE_COPY,
-        help="second copy for the stand-in package ('' to skip)",
-    )
     args = parser.parse_args(argv)
-    text = render(build(args.git_dir, args.tag))
-    for path in (args.out, args.package_copy):
-        if path:
-            Path(path).write_text(text)
-            print(f"[flags] wrote {path}", file=sys.stderr)
+    args.out.write_text(render(build(args.git_dir, args.tag)))
+    print(f"[flags] wrote {args.out}", file=sys.stderr)
     return 0
 
 

@@ -24,10 +24,13 @@ import logging
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time
+
+import numpy as np
+
+from tfserving_contract import protos, tensors
 
 log = logging.getLogger(__name__)
 
@@ -39,47 +42,23 @@ GRPC_SERVICE = "tensorflow.serving.PredictionService"
 ANSWER, FAIL, DROP = "answer", "fail", "drop"
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
 def predict_response_bytes(
     model_name: str = "loopback", output: str = "probabilities"
 ) -> bytes:
     """Wire bytes of a PredictResponse with one float32 (1, 10) output.
 
-    Encoded by hand from predict.proto / tensor.proto field numbers so the
-    server process never imports TensorFlow; tests parse it with predict_pb2.
+    Built with the contract's messages (no TensorFlow), once per server start.
     """
-    values = PREDICTIONS[0]
-    dims = _field(2, _varint(1 << 3) + _varint(1)) + _field(
-        2, _varint(1 << 3) + _varint(len(values))
-    )
-    tensor = (
-        _varint(1 << 3)
-        + _varint(1)  # dtype = DT_FLOAT
-        + _field(2, dims)  # tensor_shape
-        + _field(5, struct.pack(f"<{len(values)}f", *values))  # packed float_val
-    )
-    entry = _field(1, output.encode()) + _field(2, tensor)
-    spec = (
-        _field(1, model_name.encode())
-        + _field(2, _varint(1 << 3) + _varint(1))  # version { value: 1 }
-        + _field(3, b"serving_default")
-    )
-    return _field(1, entry) + _field(2, spec)
+    response = protos.message("tensorflow.serving.PredictResponse")()
+    response.model_spec.name = model_name
+    response.model_spec.version.value = 1
+    response.model_spec.signature_name = "serving_default"
+    proto = response.outputs[output]
+    proto.dtype = protos.enum_value("tensorflow.DataType", "DT_FLOAT")
+    for size in (1, len(PREDICTIONS[0])):
+        proto.tensor_shape.dim.add().size = size
+    proto.float_val.extend(PREDICTIONS[0])
+    return response.SerializeToString()
 
 
 def predict_request_bytes(
@@ -87,21 +66,15 @@ def predict_request_bytes(
 ) -> bytes:
     """Wire bytes of a zero-filled float32 PredictRequest (tensor_content form).
 
-    Used by selftest and bench so the gRPC payload has the fashion-MNIST size
-    without importing TensorFlow.
+    Used by selftest and bench so the gRPC payload has the fashion-MNIST size.
     """
-    count = 1
-    dims = b""
-    for size in shape:
-        count *= size
-        dims += _field(2, _varint(1 << 3) + _varint(size))
-    tensor = (
-        _varint(1 << 3) + _varint(1) + _field(2, dims) + _field(4, bytes(4 * count))
+    request = protos.message("tensorflow.serving.PredictRequest")()
+    request.model_spec.name = model_name
+    request.model_spec.signature_name = "serving_default"
+    request.inputs[input_name].CopyFrom(
+        tensors.to_proto(np.zeros(shape, np.float32), "DT_FLOAT")
     )
-    spec = _field(1, model_name.encode()) + _field(3, b"serving_default")
-    return _field(1, spec) + _field(
-        2, _field(1, input_name.encode()) + _field(2, tensor)
-    )
+    return request.SerializeToString()
 
 
 def rest_request_bytes(shape=(1, 28, 28, 1)) -> bytes:

@@ -2,7 +2,7 @@
 
 The body comes from a ``sample_request.json`` (the export contract) or, when
 none is given, from the model's REST metadata (zeros of the declared shape).
-Values are typed and encoded by the smoke test's code (``tfserving_contract.payloads``
+Values are typed and encoded by the contract package (``tfserving_contract.payloads``
 for samples and ``{"b64": ...}`` strings, ``tfserving_contract.tensors`` for
 TensorProtos), so every dtype ``tfs-smoke`` sends, DT_STRING included, works
 here over REST and gRPC. The PredictRequest is serialized once, without
@@ -25,8 +25,8 @@ import requests
 
 from loadtest import constants
 from tfserving_contract import layout
-from tfserving_contract import payloads as smoke_payloads
-from tfserving_contract import signature as smoke_signature
+from tfserving_contract import payloads as sample_payloads
+from tfserving_contract import signature as signatures
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,9 @@ class Payload:
 
 def _dtype_name(value: str) -> str:
     try:
-        return smoke_signature.normalize_dtype(value)
-    except smoke_signature.SignatureError as exc:
-        choices = sorted(smoke_signature.DTYPES)
+        return signatures.normalize_dtype(value)
+    except signatures.SignatureError as exc:
+        choices = sorted(signatures.DTYPES)
         raise PayloadError(f"{exc}; use one of {choices} (or numpy names)") from exc
 
 
@@ -70,7 +70,7 @@ def _override(array: np.ndarray, tf_dtype: str, name: str) -> np.ndarray:
         )
     if is_text:
         return array
-    return np.asarray(array, dtype=smoke_signature.numpy_dtype(tf_dtype))
+    return np.asarray(array, dtype=signatures.numpy_dtype(tf_dtype))
 
 
 def _read_export_metadata(request_path: Path) -> dict:
@@ -112,12 +112,12 @@ def payload_from_request_file(
         raise PayloadError(f"{path}: expected an 'instances' or 'inputs' key")
     meta = _read_export_metadata(path)
     try:
-        signature = smoke_signature.from_export_metadata(meta)
-    except (smoke_signature.SignatureError, KeyError) as exc:
+        signature = signatures.from_export_metadata(meta)
+    except (signatures.SignatureError, KeyError) as exc:
         raise PayloadError(f"{path.with_name('export_metadata.json')}: {exc}") from exc
     try:
-        sample = smoke_payloads.sample_tensors(doc, signature, input_name)
-    except smoke_payloads.PayloadError as exc:
+        sample = sample_payloads.sample_tensors(doc, signature, input_name)
+    except sample_payloads.PayloadError as exc:
         fix = ""
         if input_name is None and signature is None:
             fix = "; pass --input-name or keep export_metadata.json beside it"
@@ -138,12 +138,12 @@ def payload_from_request_file(
     return Payload(rest_body=body, inputs=inputs, signature_name=signature_name)
 
 
-def _zeros(spec: smoke_signature.TensorSpec) -> np.ndarray:
+def _zeros(spec: signatures.TensorSpec) -> np.ndarray:
     """A batch of one of zeros (empty strings for DT_STRING) for an input spec."""
     shape = [1 if d < 0 else d for d in (spec.shape or ())] or [1]
     if spec.dtype == "DT_STRING":
         return np.full(shape, b"", dtype=object)
-    return np.zeros(shape, dtype=smoke_signature.numpy_dtype(spec.dtype))
+    return np.zeros(shape, dtype=signatures.numpy_dtype(spec.dtype))
 
 
 def payload_from_metadata(rest_target: str, model_name: str) -> Payload:
@@ -169,19 +169,19 @@ def payload_from_metadata(rest_target: str, model_name: str) -> Payload:
         ) from exc
     signature_name = constants.DEFAULT_SIGNATURE
     try:
-        signature = smoke_signature.from_rest_metadata(resp.json(), signature_name)
-    except (smoke_signature.SignatureError, ValueError) as exc:
+        signature = signatures.from_rest_metadata(resp.json(), signature_name)
+    except (signatures.SignatureError, ValueError) as exc:
         raise PayloadError(f"{url}: {exc}; pass --request") from exc
     if not signature.inputs:
         raise PayloadError(
             f"{url}: signature {signature_name!r} declares no inputs; pass --request"
         )
     tensors = {
-        name: smoke_payloads.InputTensor(name, _zeros(spec), spec.dtype)
+        name: sample_payloads.InputTensor(name, _zeros(spec), spec.dtype)
         for name, spec in signature.inputs.items()
     }
-    sample = smoke_payloads.SampleTensors(tensors, named=len(tensors) > 1)
-    doc = smoke_payloads.row_body(sample, signature_name)
+    sample = sample_payloads.SampleTensors(tensors, named=len(tensors) > 1)
+    doc = sample_payloads.row_body(sample, signature_name)
     body = json.dumps(doc, separators=(",", ":")).encode()
     inputs = {name: (t.dtype, t.values) for name, t in tensors.items()}
     return Payload(rest_body=body, inputs=inputs, signature_name=signature_name)

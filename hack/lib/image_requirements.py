@@ -1,14 +1,14 @@
-"""Print the pinned requirements of the project's extras for an image's CPython.
+"""Print the pinned requirements of the repo's projects for an image's CPython.
 
-pip resolves ``.[EXTRA,...]`` from pyproject.toml for the image's interpreter
-and platform (``pip install --dry-run --report``; nothing is installed), so an
-image gets what ``pip install .[EXTRA]`` would give a user on that platform.
-One ``name==version`` a line, the project itself left out. Used by
-hack/build-python-base.sh.
+pip resolves the named project directories (``.``, ``testing``, with extras as
+``.[export]``) for the image's interpreter and platform (``pip install --dry-run
+--report``; nothing is installed), so an image gets what ``pip install`` of them
+would give a user on that platform. One ``name==version`` a line, the repo's own
+projects left out. Used by hack/build-python-base.sh.
 
 Typical usage example:
 
-    .venv/bin/python hack/lib/image_requirements.py --python 3.11 --glibc 36 standin
+    .venv/bin/python hack/lib/image_requirements.py --python 3.11 --glibc 36 . testing
 """
 
 import argparse
@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PROJECT = "tf-serving-k8s"
+PROJECTS = {"tf-serving-k8s", "tf-serving-k8s-testing"}
 
 
 def platform_args(glibc_minor: int, arch: str) -> list[str]:
@@ -30,43 +30,46 @@ def platform_args(glibc_minor: int, arch: str) -> list[str]:
     return [arg for tag in tags for arg in ("--platform", tag)]
 
 
-def resolve(extras: list[str], python: str, glibc_minor: int, arch: str) -> list[str]:
-    """Returns ``name==version`` for every distribution ``.[extras]`` installs.
+def resolve(projects: list[str], python: str, glibc_minor: int, arch: str) -> list[str]:
+    """Returns ``name==version`` for every distribution the projects install.
+
+    Args:
+        projects: directories relative to the repo root, e.g. ``.``, ``.[export]``.
 
     Raises:
         SystemExit: pip could not resolve (its output is shown).
     """
-    spec = f"{REPO_ROOT}[{','.join(extras)}]" if extras else str(REPO_ROOT)
+    specs = [str(REPO_ROOT / project) for project in projects]
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         command = [
             sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
             "--quiet", "--only-binary=:all:", "--implementation", "cp",
             "--python-version", python, *platform_args(glibc_minor, arch),
-            "--target", str(Path(tmp) / "target"), "--report", str(report), spec,
+            "--target", str(Path(tmp) / "target"), "--report", str(report), *specs,
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise SystemExit(
-                f"pip could not resolve {spec} for CPython {python}:\n{done.stderr}"
+                f"pip could not resolve {specs} for CPython {python}:\n{done.stderr}"
             )
         installs = json.loads(report.read_text())["install"]
     pins = {
         item["metadata"]["name"].lower(): item["metadata"]["version"]
         for item in installs
-        if item["metadata"]["name"].lower() != PROJECT
+        if item["metadata"]["name"].lower() not in PROJECTS
     }
     return [f"{name}=={pins[name]}" for name in sorted(pins)]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("extras", nargs="*", help="extras of pyproject.toml")
+    parser.add_argument("projects", nargs="+", help="project dirs, e.g. . testing")
     parser.add_argument("--python", required=True, help="image CPython, e.g. 3.11")
     parser.add_argument("--glibc", type=int, required=True, help="glibc 2.N: N")
     parser.add_argument("--arch", default=platform.machine(), help="e.g. x86_64")
     args = parser.parse_args(argv)
-    print("\n".join(resolve(args.extras, args.python, args.glibc, args.arch)))
+    print("\n".join(resolve(args.projects, args.python, args.glibc, args.arch)))
     return 0
 
 

@@ -37,8 +37,8 @@ CITING_FILES = [
     "charts/tf-serving/values.yaml",
     "charts/tf-serving/README.md.gotmpl",
     "charts/tf-serving/README.md",
-    "tfserving_standin/README.md",
-    "tfserving_standin/constants.py",
+    "testing/tfserving_standin/README.md",
+    "testing/tfserving_standin/constants.py",
     "k8s/manifests/tf-serving.yaml",
 ]
 _CITATIONS = [
@@ -55,9 +55,12 @@ def major_minor(version: str) -> str:
 
 
 def pyproject_pins() -> dict[str, set[str]]:
-    """Every ``name==version`` of pyproject.toml: dependencies and all extras."""
-    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
-    lists = [project["dependencies"], *project["optional-dependencies"].values()]
+    """Every ``name==version`` of both pyproject.toml files, extras included."""
+    lists = []
+    for path in ("pyproject.toml", "testing/pyproject.toml"):
+        project = tomllib.loads((REPO_ROOT / path).read_text())["project"]
+        lists += [project["dependencies"]]
+        lists += project.get("optional-dependencies", {}).values()
     pins: dict[str, set[str]] = {}
     for dep in (dep for deps in lists for dep in deps):
         match = re.fullmatch(r"([A-Za-z0-9_.-]+)==([^;\s]+)", dep)
@@ -94,7 +97,7 @@ def test_values_image_tag_defaults_to_the_tf_serving_version():
 
 @pytest.mark.parametrize(
     "path",
-    ["hack/data/tf_serving_flags.json", "tfserving_standin/tf_serving_flags.json"],
+    ["hack/data/tf_serving_flags.json"],
 )
 def test_flag_list_is_generated_from_the_tf_serving_tag(path):
     data = json.loads((REPO_ROOT / path).read_text())
@@ -104,7 +107,7 @@ def test_flag_list_is_generated_from_the_tf_serving_tag(path):
 
 
 def test_standin_readme_is_checked_against_the_tf_serving_tag():
-    text = (REPO_ROOT / "tfserving_standin/README.md").read_text()
+    text = (REPO_ROOT / "testing/tfserving_standin/README.md").read_text()
     checked = re.findall(r"checked against TF Serving's source \(([^)]*)\)", text)
     assert checked == [f"tensorflow/serving at tag {TF_SERVING}"]
 
@@ -120,14 +123,14 @@ def image_requirements():
 
 
 def test_standin_image_resolves_the_pinned_tensorflow(image_requirements):
-    """pip resolves .[standin] for the image's CPython 3.11 (bookworm, glibc 2.36)."""
-    wanted = image_requirements.resolve(["standin"], "3.11", 36, "x86_64")
+    """pip resolves . and testing for the image's CPython 3.11 (glibc 2.36)."""
+    wanted = image_requirements.resolve([".", "testing"], "3.11", 36, "x86_64")
     for name, version in PYTHON_PINS.items():
         assert f"{name}=={version}" in wanted
 
 
 def test_client_tools_image_resolves_without_tensorflow(image_requirements):
-    wanted = image_requirements.resolve([], "3.11", 36, "x86_64")
+    wanted = image_requirements.resolve(["."], "3.11", 36, "x86_64")
     names = {line.split("==")[0] for line in wanted}
     assert {"grpcio", "protobuf", "numpy", "aiohttp"} <= names
     assert not names & {"tensorflow", "tensorflow-serving-api", "keras"}

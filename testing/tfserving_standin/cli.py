@@ -1,10 +1,10 @@
 """Command line of the TF Serving stand-in, with tensorflow_model_server's flags.
 
-The flag table (names, types, order, help) is tf_serving_flags.json, a copy of
-hack/data/tf_serving_flags.json generated from main.cc of the pinned TF Serving
-release, so a flag that release lacks is an unknown argument here too. Flags are
-parsed the way tsl::Flags::Parse does it (xla/tsl/util/command_line_flags.cc in
-the TensorFlow the release builds with), not argparse:
+The flag table (names, types, order, help) is hack/data/tf_serving_flags.json,
+generated from main.cc of the pinned TF Serving release, so a flag that release
+lacks is an unknown argument here too. Flags are parsed the way tsl::Flags::Parse
+does it (xla/tsl/util/command_line_flags.cc in the TensorFlow the release builds
+with), not argparse:
 
 - only ``--name=value`` is understood; ``--name value`` (space) is two unknown
   arguments, because tensorflow_model_server does not accept it either;
@@ -26,6 +26,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import re
 import struct
 import sys
@@ -36,7 +37,14 @@ from tfserving_standin.config import ServerOptions
 
 logger = logging.getLogger(__name__)
 
-FLAGS_FILE = Path(__file__).with_name("tf_serving_flags.json")
+# The one flag table: hack/data/tf_serving_flags.json in a checkout; the image sets
+# TFS_STANDIN_FLAGS_FILE to its copy.
+FLAGS_FILE = Path(
+    os.environ.get(
+        "TFS_STANDIN_FLAGS_FILE",
+        Path(__file__).resolve().parents[2] / "hack" / "data" / "tf_serving_flags.json",
+    )
+)
 
 # Flags the stand-in acts on; every other flag of the table is accepted, checked
 # for its type and logged as ignored.

@@ -15,7 +15,7 @@ printed with every row:
 
 Typical usage example:
 
-    python -m loadtest.bench --wrk wrk --ghz bin/ghz --out out/bench
+    python -m loadtest_bench --wrk wrk --ghz bin/ghz --out out/bench
 """
 
 from __future__ import annotations
@@ -205,9 +205,9 @@ def compare_row(name: str, compared: str, ours: dict, ref: dict) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Arguments of ``python -m loadtest.bench``."""
+    """Arguments of ``python -m loadtest_bench``."""
     parser = argparse.ArgumentParser(
-        prog="python -m loadtest.bench",
+        prog="python -m loadtest_bench",
         description=__doc__.splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
