@@ -21,6 +21,10 @@ from model_export.errors import ExportError
 logger = logging.getLogger(__name__)
 
 EXIT_USAGE = 2
+# Top-level modules of the `export` extra, absent after a plain `pip install .`.
+EXPORT_EXTRA_MODULES = frozenset(
+    {"tensorflow", "tensorflow_serving", "keras", "sklearn"}
+)
 
 
 def _version(text: str) -> int:
@@ -255,6 +259,15 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     except ExportError as err:
         print(f"tfs-export: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] not in EXPORT_EXTRA_MODULES:
+            raise
+        print(
+            f"tfs-export: error: {err.name} is not installed; tfs-export needs the "
+            "export extra: pip install 'tf-serving-k8s[export]' (or `make deps`)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
 
 

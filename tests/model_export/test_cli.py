@@ -9,6 +9,7 @@ import pytest
 from model_export import cli, datasets
 from model_export.errors import ExportError
 from tests.model_export import helpers
+from tests.without_tensorflow import run_python_without_tensorflow
 from tfserving_contract import layout
 
 QUICK_TRAIN = ["--dataset", "digits", "--epochs", "1", "--max-train-samples", "256"]
@@ -144,3 +145,15 @@ def _write(path, data):
 def _mkdir(path):
     path.mkdir()
     return path
+
+
+def test_without_the_export_extra_the_cli_names_the_install_command(tmp_path):
+    done = run_python_without_tensorflow(
+        f"""\
+        from model_export import cli
+        raise SystemExit(cli.main(["inspect", {str(tmp_path)!r}]))
+        """
+    )
+    assert done.returncode == cli.EXIT_USAGE, done.stderr
+    assert "pip install 'tf-serving-k8s[export]'" in done.stderr
+    assert "Traceback" not in done.stderr

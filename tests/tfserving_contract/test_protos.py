@@ -5,38 +5,14 @@ Typical usage example:
     .venv/bin/python -m pytest tests/tfserving_contract -q
 """
 
-import subprocess
-import sys
-import textwrap
-
 import pytest
 
+from tests.without_tensorflow import run_python_without_tensorflow
 from tfserving_contract import protos
-
-# Makes `import tensorflow...` fail as on a machine with only `pip install .`.
-_WITHOUT_TENSORFLOW = textwrap.dedent(
-    """\
-    import importlib.abc, sys
-
-    class NotInstalled(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("tensorflow", "tensorflow_serving", "keras"):
-                raise ModuleNotFoundError(f"No module named {name!r}")
-            return None
-
-    sys.meta_path.insert(0, NotInstalled())
-    """
-)
 
 
 def run_without_tensorflow(code: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", _WITHOUT_TENSORFLOW + textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_python_without_tensorflow(code)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
