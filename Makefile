@@ -46,10 +46,11 @@ fmt: deps ## Format Python code with ruff
 	ruff check --fix .
 
 .PHONY: lint
-lint: deps ## Lint Python (ruff) and YAML (yamllint)
+lint: deps ## Lint Python (ruff), YAML (yamllint) and the chart README against the chart
 	ruff format --check .
 	ruff check .
 	yamllint --strict .
+	python3 hack/lint_docs.py
 
 .PHONY: test
 test: deps tools lint verify ## Run every check: lint, generated-file drift, chart verification, pytest
