@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -277,11 +278,23 @@ async def _serve(args: argparse.Namespace) -> None:
     await runner.cleanup()
 
 
+def free_ports(count: int) -> list[int]:
+    """Returns ``count`` distinct TCP ports free on 127.0.0.1 right now.
+
+    All are bound at once before any is released, so two never coincide.
+    """
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            sock = stack.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+        return ports
+
+
 def free_port() -> int:
-    """Return a currently free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """Returns a TCP port free on 127.0.0.1 right now."""
+    return free_ports(1)[0]
 
 
 class LoopbackServer:
@@ -306,8 +319,7 @@ class LoopbackServer:
         drop_every: int = 0,
         grpc_error: str = "UNAVAILABLE",
     ):
-        self.rest_port = free_port()
-        self.grpc_port = free_port()
+        self.rest_port, self.grpc_port = free_ports(2)
         self.model_name = model_name
         self.argv = [
             sys.executable,

@@ -37,17 +37,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from loadtest.loopback import free_ports
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FASHION_MNIST = "fashion_mnist"
 METRICS_PATH = "/monitoring/prometheus/metrics"
 READY_TIMEOUT_SECONDS = 120.0
-
-
-def free_port() -> int:
-    """Returns a TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def port_open(port: int) -> bool:
@@ -127,7 +122,7 @@ def start_standin(
         log_dir: where stdout+stderr go (standin-<port>.log).
         wait_ready: block until GET /v1/models/<model_name> answers 200.
     """
-    grpc_port, rest_port = free_port(), free_port()
+    grpc_port, rest_port = free_ports(2)
     log_path = log_dir / f"standin-{rest_port}.log"
     argv = [
         sys.executable,

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from loadtest.loopback import free_port
 from tests.chart.helpers import (
     RenderError,
     config_map_data,
@@ -35,7 +36,6 @@ from tests.chart.helpers import (
 )
 from tests.standin_fixtures import (  # noqa: F401  (fixtures used by the tests)
     FASHION_MNIST,
-    free_port,
     port_open,
     standin_fashion_mnist,
 )

@@ -28,12 +28,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from loadtest.loopback import free_port
 from tests.chart.helpers import config_map_data, deployment, pod_spec, render
 from tests.chart.test_drain_proxy import containers, haproxy_binary
 from tests.standin_fixtures import (  # noqa: F401  (fixtures used by the tests)
     FASHION_MNIST,
     StandinServer,
-    free_port,
     port_open,
     standin_server_factory,
 )

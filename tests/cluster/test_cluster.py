@@ -12,26 +12,19 @@ headless Service resolves to every pod. Skipped when the cluster is not up.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 import urllib.request
 
 import pytest
 
+from loadtest.loopback import free_port
 from tests.cluster.conftest import Cluster
 
 pytestmark = pytest.mark.kind
 
 HTTPD_PORT = 8080
 SERVICE_PORT = 80
-
-
-def free_port() -> int:
-    """Return a TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def http_get(url: str, deadline_s: float = 20.0) -> str:

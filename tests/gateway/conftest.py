@@ -19,11 +19,11 @@ import pytest
 import requests
 from PIL import Image
 
+from loadtest.loopback import free_port
 from tests.processes import start_server, stop
 from tests.standin_fixtures import (  # noqa: F401  (fixtures used by the tests)
     REPO_ROOT,
     StandinServer,
-    free_port,
     standin_fashion_mnist,
     standin_server_factory,
 )

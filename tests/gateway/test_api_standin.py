@@ -10,8 +10,8 @@ import pytest
 import requests
 from PIL import Image
 
+from loadtest.loopback import free_ports
 from tests.processes import start_server, stop
-from tests.standin_fixtures import free_port
 
 pytestmark = pytest.mark.standin
 
@@ -134,7 +134,7 @@ def test_a_request_without_the_file_field_gets_400(gateway_url: str) -> None:
 
 
 def test_without_tf_serving_healthz_is_503_with_the_target(tmp_path) -> None:
-    port, dead = free_port(), free_port()
+    port, dead = free_ports(2)
     argv = [
         sys.executable,
         "-m",

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from loadtest.loopback import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO = REPO_ROOT / "hack" / "demo.sh"
 KIND_DOWN = REPO_ROOT / "hack" / "kind-down.sh"
@@ -48,12 +50,6 @@ def silent_registry() -> Iterator[int]:
         server.bind(("127.0.0.1", 0))
         server.listen(16)
         yield server.getsockname()[1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run_demo(node_image: str) -> tuple[subprocess.CompletedProcess, float]:

@@ -16,7 +16,6 @@ Typical usage example:
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -26,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
+
+from loadtest.loopback import free_port, free_ports
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_SECONDS = 180
@@ -66,12 +67,6 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def readable_models(
     fashion_mnist_base_path: Path, tmp_path_factory: pytest.TempPathFactory
@@ -89,7 +84,7 @@ def readable_models(
 def standin_container(readable_models: Path) -> Iterator[dict]:
     """The stand-in image run as the chart runs it; removed afterwards."""
     name = f"tfs-standin-test-{uuid.uuid4().hex[:8]}"
-    rest, grpc = free_port(), free_port()
+    rest, grpc = free_ports(2)
     started = docker(
         "run", "--detach", "--name", name,
         # The chart's `command:`, not the image's bash entrypoint.
@@ -252,7 +247,7 @@ def entrypoint_container(
     os.chmod(config_dir, 0o755)
     os.chmod(config_dir / "monitoring.config", 0o644)
     name = f"tfs-standin-entrypoint-{uuid.uuid4().hex[:8]}"
-    rest, grpc = free_port(), free_port()
+    rest, grpc = free_ports(2)
     started = docker(
         "run", "--detach", "--name", name,
         "--env", "MODEL_NAME=fashion_mnist",

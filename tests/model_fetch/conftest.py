@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from loadtest.loopback import free_port
 from tests.processes import start_server, stop  # noqa: F401  (used by the tests)
 from tests.standin_fixtures import (  # noqa: F401  (fixtures used by the tests)
     REPO_ROOT,
-    free_port,
     standin_server_factory,
 )
 

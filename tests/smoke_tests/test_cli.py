@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from loadtest.loopback import free_port
 from smoke_tests import cli
 from tests.smoke_tests.helpers import write_sample_dir
 
@@ -66,18 +67,12 @@ def test_base_path_picks_the_newest_expected_version(tmp_path):
     assert cli._load_bundle(args).version == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _checks(path):
     return {c["name"]: c for c in json.loads(path.read_text())["checks"]}
 
 
 def test_refused_targets_fail_with_the_connection_hint(sample_dir, tmp_path):
-    port = _free_port()
+    port = free_port()
     out = tmp_path / "report.json"
     code = cli.main(
         [
@@ -128,7 +123,7 @@ def test_timeout_flag_bounds_a_target_that_never_answers(sample_dir, tmp_path):
 
 
 def test_wait_ready_gives_up_after_its_budget(sample_dir, tmp_path):
-    port = _free_port()
+    port = free_port()
     out = tmp_path / "report.json"
     start = time.monotonic()
     code = cli.main(

@@ -22,7 +22,8 @@ from tensorflow_serving.apis import (
 )
 from tensorflow_serving.config import model_server_config_pb2
 
-from tests.standin_fixtures import REPO_ROOT, free_port, port_open
+from loadtest.loopback import free_port
+from tests.standin_fixtures import REPO_ROOT, port_open
 from tests.tfserving_standin.conftest import publish_version
 
 pytestmark = pytest.mark.standin
