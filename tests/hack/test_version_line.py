@@ -33,7 +33,7 @@ PYTHON_PINS = {
 # Files that cite TF Serving by release: each citation must name TF_SERVING.
 CITING_FILES = [
     "README.md",
-    "docs/tuning.md",
+    *sorted(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "docs").glob("*.md")),
     "charts/tf-serving/values.yaml",
     "charts/tf-serving/README.md.gotmpl",
     "charts/tf-serving/README.md",

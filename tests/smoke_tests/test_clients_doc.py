@@ -1,6 +1,6 @@
-"""The README's "Clients that lose no request" snippets run and match the code.
+"""The snippets of docs/clients.md ("Clients that lose no request") run and match.
 
-Each snippet is taken from README.md as written, run against loopback servers
+Each snippet is taken from docs/clients.md as written, run against loopback servers
 from tests/smoke_tests/faults.py, and its settings compared with the project's
 (tfserving_contract.rest_client.retry_once,
 tfserving_contract.grpc_client.RETRY_SERVICE_CONFIG).
@@ -23,17 +23,14 @@ from tests.processes import REPO_ROOT
 from tests.smoke_tests.faults import DropProxy, GrpcStub, HttpStub
 from tfserving_contract import grpc_client, protos, rest_client
 
-SECTION = "## Clients that lose no request"
+DOC = REPO_ROOT / "docs" / "clients.md"
 BODY = {"instances": [[1.0]]}
 ANSWER = {"predictions": [[0.5]]}
 
 
 def _blocks() -> list[tuple[str, str]]:
-    """(language, code) of each fenced block in the section, in order."""
-    text = (REPO_ROOT / "README.md").read_text()
-    assert SECTION in text, f"README.md has no {SECTION!r} section"
-    section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```(\w+)\n(.*?)```", section, re.DOTALL)
+    """(language, code) of each fenced block of the page, in order."""
+    return re.findall(r"```(\w+)\n(.*?)```", DOC.read_text(), re.DOTALL)
 
 
 def _snippet(language: str, marker: str) -> str:
@@ -84,7 +81,7 @@ def test_readme_requests_snippet_does_not_retry_a_500():
 
 
 def test_a_naive_requests_session_fails_on_a_reset_kept_alive_connection():
-    """What the README says a client without the retry sees."""
+    """What the page says a client without the retry sees."""
     with HttpStub(200, ANSWER) as stub, DropProxy(stub.port) as proxy:
         with requests.Session() as session:
             url = f"{proxy.url}/v1/models/m:predict"
@@ -129,7 +126,7 @@ def test_readme_aiohttp_wrapper_does_not_retry_a_500():
 
 
 def test_plain_aiohttp_repeats_a_get_but_not_a_post():
-    """The README's reason for wrapping aiohttp's POST."""
+    """The page's reason for wrapping aiohttp's POST."""
 
     async def once(method: str, url: str) -> int:
         async with aiohttp.ClientSession() as session:
