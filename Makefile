@@ -86,7 +86,7 @@ bench: deps ## Benchmark the load tester against wrk and ghz on loopback (ratios
 
 .PHONY: export
 export: deps ## Train the fashion-MNIST CNN and publish the next version under models/
-	$(VENV)/bin/python -m model_export train --base-path "$(MODELS_DIR)/$(MODEL_NAME)"
+	$(VENV)/bin/python -m model_export train --model-base-path "$(MODELS_DIR)/$(MODEL_NAME)"
 
 .PHONY: inspect
 inspect: deps ## Show the signatures of the newest exported version

@@ -2,7 +2,7 @@
 
 Typical usage example:
 
-    tfs-gateway --tfs-target 127.0.0.1:8500 --model-name fashion_mnist \
+    tfs-gateway --grpc-target 127.0.0.1:8500 --model-name fashion_mnist \
         --model-base-path models/fashion_mnist --port 8080
 """
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gateway import constants
 from gateway.labels import ClassNames, ClassNamesError
+from tfserving_contract import options
 
 log = logging.getLogger(__name__)
 
@@ -24,27 +25,24 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tfs-gateway",
         description="HTTP gateway and upload page in front of TF Serving (gRPC).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        parents=[options.logging_parser()],
     )
     parser.add_argument("--host", default=constants.DEFAULT_HOST, help="listen address")
     parser.add_argument(
-        "--port", type=int, default=constants.DEFAULT_PORT, help="listen port"
+        "--port", type=options.positive(int), default=constants.DEFAULT_PORT,
+        help="listen port",
+    )  # fmt: skip
+    options.add_grpc_target(
+        parser, default=constants.DEFAULT_TFS_TARGET, help="TF Serving gRPC host:port"
     )
-    parser.add_argument(
-        "--tfs-target",
-        default=constants.DEFAULT_TFS_TARGET,
-        help="TF Serving gRPC host:port",
-    )
-    parser.add_argument(
-        "--model-name", default=constants.DEFAULT_MODEL_NAME, help="served model"
-    )
+    options.add_model_name(parser, required=True, help="served model")
     parser.add_argument(
         "--signature-name",
         default=constants.DEFAULT_SIGNATURE,
         help="signature to call",
     )
-    parser.add_argument(
-        "--model-base-path",
-        type=Path,
+    options.add_model_base_path(
+        parser,
         help="mounted model base path; class names come from each version's "
         "assets.extra/export_metadata.json",
     )
@@ -54,31 +52,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON list or one name per line; overrides the export metadata",
     )
     parser.add_argument(
-        "--top-k", type=int, default=constants.DEFAULT_TOP_K, help="labels returned"
+        "--top-k",
+        type=options.positive(int),
+        default=constants.DEFAULT_TOP_K,
+        help="labels returned",
     )
     parser.add_argument(
         "--max-upload-bytes",
-        type=int,
+        type=options.positive(int),
         default=constants.DEFAULT_MAX_UPLOAD_BYTES,
         help="largest accepted upload (413 above)",
     )
     parser.add_argument(
         "--max-pixels",
-        type=int,
+        type=options.positive(int),
         default=constants.DEFAULT_MAX_PIXELS,
         help="largest accepted width x height (413 above)",
     )
-    parser.add_argument(
-        "--timeout",
-        type=float,
+    options.add_timeout(
+        parser,
         default=constants.DEFAULT_TIMEOUT_S,
         help="deadline of each gRPC call in seconds",
-    )
-    parser.add_argument(
-        "--log-level",
-        default="info",
-        choices=["debug", "info", "warning", "error"],
-        help="log level",
     )
     return parser
 
@@ -87,9 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     """Serves until interrupted; 2 on bad configuration."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper())
-    if args.top_k < 1 or args.max_upload_bytes < 1 or args.max_pixels < 1:
-        parser.error("--top-k, --max-upload-bytes and --max-pixels must be >= 1")
+    options.setup_logging(args)
     try:
         names = ClassNames(args.model_base_path, args.class_names_file)
     except ClassNamesError as err:
@@ -100,9 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     from gateway.serving import ServingModel
     from tfserving_contract.grpc_client import GrpcClient
 
-    client = GrpcClient(args.tfs_target, args.timeout, constants.DEFAULT_MAX_MESSAGE_MB)
+    client = GrpcClient(
+        args.grpc_target, args.timeout, constants.DEFAULT_MAX_MESSAGE_MB
+    )
     model = ServingModel(client, args.model_name, args.signature_name)
     limits = Limits(args.max_upload_bytes, args.max_pixels, args.top_k)
     app = create_app(model, names, limits)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    level = "debug" if args.verbose else args.log_level.lower()
+    uvicorn.run(app, host=args.host, port=args.port, log_level=level)
     return 0

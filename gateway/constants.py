@@ -3,7 +3,6 @@
 DEFAULT_HOST = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces
 DEFAULT_PORT = 8080
 DEFAULT_TFS_TARGET = "127.0.0.1:8500"
-DEFAULT_MODEL_NAME = "fashion_mnist"
 DEFAULT_SIGNATURE = "serving_default"
 DEFAULT_TOP_K = 3
 DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024 * 1024

@@ -260,8 +260,8 @@ wait_for_rollout() {
 run_smoke_test() {
   log "smoke test through kubectl port-forward"
   (cd "${REPO_ROOT}" && "${PYTHON}" -m smoke_tests --release "${RELEASE}" \
-    --namespace "${NAMESPACE}" --context "${CONTEXT}" --model "${MODEL_NAME}" \
-    --base-path "${MODELS_DIR}/${MODEL_NAME}" --wait-ready 120)
+    --namespace "${NAMESPACE}" --context "${CONTEXT}" --model-name "${MODEL_NAME}" \
+    --model-base-path "${MODELS_DIR}/${MODEL_NAME}" --wait-ready 120)
 }
 
 print_next_steps() {

@@ -27,44 +27,42 @@ from loadtest.job import DEFAULT_REQUESTS, quantity
 from loadtest.payload import (
     Payload,
     PayloadError,
+    exported_model_name,
     find_sample_request,
     grpc_request_bytes,
     payload_from_metadata,
     payload_from_request_file,
 )
 from loadtest.schedule import ARRIVALS, backlog_bound
+from tfserving_contract import options
 
 log = logging.getLogger(__name__)
-
-
-def _positive(kind):
-    def parse(text: str):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return value
-
-    return parse
 
 
 def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--protocol", choices=("rest", "grpc"), default="rest", help="wire protocol"
     )
-    p.add_argument(
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
         "--target",
         help="REST base URL (default "
         f"{constants.DEFAULT_REST_TARGET}) or gRPC host:port "
-        f"(default {constants.DEFAULT_GRPC_TARGET})",
+        f"(default {constants.DEFAULT_GRPC_TARGET}), per --protocol",
     )
-    p.add_argument(
-        "--model-name", default=constants.DEFAULT_MODEL_NAME, help="served model"
+    options.add_rest_url(where, help="REST base URL: --protocol rest --target URL")
+    options.add_grpc_target(
+        where, help="gRPC host:port: --protocol grpc --target HOST:PORT"
+    )
+    options.add_model_name(
+        p,
+        help="served model (default: model_name of the export_metadata.json "
+        "beside the request)",
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--request", type=Path, help="sample_request.json to send")
-    src.add_argument(
-        "--model-base-path",
-        type=Path,
+    options.add_model_base_path(
+        src,
         help="exported model base path; uses the newest version's sample_request.json",
     )
     p.add_argument(
@@ -84,13 +82,13 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--rate",
-        type=_positive(float),
+        type=options.positive(float),
         default=constants.DEFAULT_RATE,
         help="target arrivals per second (open loop)",
     )
     p.add_argument(
         "--duration",
-        type=_positive(float),
+        type=options.positive(float),
         default=constants.DEFAULT_DURATION_S,
         help="measured window in seconds",
     )
@@ -117,7 +115,7 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--concurrency",
-        type=_positive(int),
+        type=options.positive(int),
         default=8,
         help="users in --closed-loop mode",
     )
@@ -131,28 +129,25 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--expected-latency-ms",
-        type=_positive(float),
+        type=options.positive(float),
         default=constants.DEFAULT_EXPECTED_LATENCY_MS,
         help="latency used to size the REST pool by Little's law",
     )
     p.add_argument(
         "--processes",
-        type=_positive(int),
+        type=options.positive(int),
         default=1,
         help="worker processes, each sending rate/P (histograms merged)",
     )
-    p.add_argument(
-        "--deadline",
-        type=_positive(float),
-        default=constants.DEFAULT_DEADLINE_S,
-        help="per-request timeout in seconds",
+    options.add_timeout(
+        p, default=constants.DEFAULT_DEADLINE_S, help="per-request timeout in seconds"
     )
     p.add_argument(
         "--retry-connection-errors",
         action="store_true",
         help="model a retry-once client: a request whose attempt failed at the "
         "connection level with no response (REST: refused, reset, disconnected; "
-        "gRPC: UNAVAILABLE) is sent once more, at once, within --deadline; other "
+        "gRPC: UNAVAILABLE) is sent once more, at once, within --timeout; other "
         "errors never are. Retries are reported (counts.retried), never hidden",
     )
     p.add_argument("--max-p99-ms", type=float, help="SLO: corrected p99 limit (exit 1)")
@@ -170,7 +165,7 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--max-backlog-s",
-        type=_positive(float),
+        type=options.positive(float),
         default=constants.DEFAULT_MAX_BACKLOG_S,
         help="gate: abort as INVALID when a request is sent this many seconds "
         "behind schedule or more than rate x this many (max "
@@ -224,9 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with its three sub-commands."""
     fmt = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(
-        prog="tfs-load", description=__doc__.splitlines()[0], formatter_class=fmt
+        prog="tfs-load",
+        description=__doc__.splitlines()[0],
+        formatter_class=fmt,
+        parents=[options.logging_parser(default_level="WARNING")],
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="run a load test", formatter_class=fmt)
     _add_run_args(run_p)
@@ -252,17 +249,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--protocols", default="rest,grpc", help="comma-separated protocols"
     )
     st_p.add_argument(
-        "--processes", type=_positive(int), default=1, help="client processes"
+        "--processes", type=options.positive(int), default=1, help="client processes"
     )
     st_p.add_argument(
         "--server-processes",
-        type=_positive(int),
+        type=options.positive(int),
         default=1,
         help="loopback server processes (SO_REUSEPORT)",
     )
     st_p.add_argument(
         "--start-rate",
-        type=_positive(float),
+        type=options.positive(float),
         default=constants.SELFTEST_START_RATE,
         help="first step's rate",
     )
@@ -274,13 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     st_p.add_argument(
         "--max-rate",
-        type=_positive(float),
+        type=options.positive(float),
         default=constants.SELFTEST_MAX_RATE,
         help="stop ramping here",
     )
     st_p.add_argument(
         "--step-duration",
-        type=_positive(float),
+        type=options.positive(float),
         default=constants.SELFTEST_STEP_S,
         help="measured seconds per step",
     )
@@ -307,6 +304,8 @@ def _load_payload(args: argparse.Namespace, target: str) -> Payload:
     if args.request:
         return payload_from_request_file(args.request, args.input_name, args.dtype)
     meta_target = args.metadata_target or (target if args.protocol == "rest" else None)
+    if not args.model_name:
+        raise PayloadError("without --request or --model-base-path, pass --model-name")
     if not meta_target:
         raise PayloadError(
             "gRPC needs a request: pass --request, --model-base-path "
@@ -315,8 +314,41 @@ def _load_payload(args: argparse.Namespace, target: str) -> Payload:
     return payload_from_metadata(meta_target, args.model_name)
 
 
+def _resolve_target_and_model(args: argparse.Namespace) -> str | None:
+    """Folds --rest-url/--grpc-target into --protocol/--target and finds the model
+    name; returns a usage problem, or None."""
+    if args.rest_url or args.grpc_target:
+        args.protocol = "rest" if args.rest_url else "grpc"
+        args.target, args.rest_url, args.grpc_target = (
+            args.rest_url or args.grpc_target,
+            None,
+            None,
+        )
+    if args.model_name:
+        return None
+    request = args.request
+    if request is None and args.model_base_path is not None:
+        try:
+            request = find_sample_request(args.model_base_path)
+        except PayloadError:
+            request = None
+    if request is None:
+        return None  # reading metadata over REST (it needs --model-name), or no input
+    args.model_name = exported_model_name(Path(request))
+    if args.model_name is None:
+        return (
+            "name the served model with --model-name (no export_metadata.json "
+            "with a model_name beside the request)"
+        )
+    return None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Execute ``run``: load, report, verdict."""
+    problem = _resolve_target_and_model(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return constants.EXIT_USAGE
     if args.in_cluster:
         from loadtest.job import run_as_job
 
@@ -376,7 +408,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         closed_loop=args.closed_loop,
         concurrency=args.concurrency,
         connections=connections,
-        deadline_s=args.deadline,
+        deadline_s=args.timeout,
         max_backlog=backlog_bound(args.rate, args.max_backlog_s),
         max_behind_s=args.max_backlog_s,
         processes=args.processes,
@@ -548,11 +580,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the sub-command; return the exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    options.setup_logging(args)
     if args.command == "run":
         return cmd_run(args)
     if args.command == "compare":

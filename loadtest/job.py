@@ -91,7 +91,7 @@ def container_args(
         value = getattr(args, dest, None)
         if value is None or value == action.default:
             continue
-        flag = action.option_strings[-1]
+        flag = next(o for o in action.option_strings if o.startswith("--"))
         if isinstance(action, argparse._StoreTrueAction):  # noqa: SLF001
             argv.append(flag)
         else:
@@ -133,7 +133,7 @@ def request_files(args: argparse.Namespace) -> dict[str, str]:
 
 def job_timeout_s(args: argparse.Namespace) -> float:
     """How long the Job may run: warm-up, run and deadline, plus the start margin."""
-    return args.warmup + args.duration + args.deadline + START_MARGIN_S
+    return args.warmup + args.duration + args.timeout + START_MARGIN_S
 
 
 def job_manifest(

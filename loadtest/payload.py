@@ -80,6 +80,12 @@ def _read_export_metadata(request_path: Path) -> dict:
     return {}
 
 
+def exported_model_name(request_path: Path) -> str | None:
+    """``model_name`` of the export_metadata.json beside a request file, if any."""
+    name = _read_export_metadata(request_path).get("model_name")
+    return str(name) if name else None
+
+
 def payload_from_request_file(
     path: Path, input_name: str | None = None, dtype: str | None = None
 ) -> Payload:

@@ -2,5 +2,5 @@
 
 Typical usage example:
 
-    python -m model_export train --base-path models/fashion_mnist
+    python -m model_export train --model-base-path models/fashion_mnist
 """

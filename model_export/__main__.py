@@ -2,7 +2,7 @@
 
 Typical usage example:
 
-    python -m model_export train --base-path models/fashion_mnist
+    python -m model_export train --model-base-path models/fashion_mnist
 """
 
 from model_export.cli import main

@@ -2,9 +2,10 @@
 
 Typical usage example:
 
-    python -m model_export train --base-path models/fashion_mnist
-    python -m model_export convert model.keras --base-path models/my_model
-    python -m model_export resnet50 --base-path models/resnet50 --image-bytes-signature
+    python -m model_export train --model-base-path models/fashion_mnist
+    python -m model_export convert model.keras --model-base-path models/my_model
+    python -m model_export resnet50 --model-base-path models/resnet50 \
+        --image-bytes-signature
     python -m model_export inspect models/fashion_mnist --json
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from model_export import constants
 from model_export.errors import ExportError
+from tfserving_contract import options
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +65,8 @@ def _positive_int(text: str) -> int:
 
 
 def _add_publish_flags(parser: argparse.ArgumentParser, base_path: str | None) -> None:
-    parser.add_argument(
-        "--base-path",
-        type=Path,
+    options.add_model_base_path(
+        parser,
         default=base_path,
         required=base_path is None,
         help="directory that holds the numbered versions (created if missing)",
@@ -82,10 +83,8 @@ def _add_publish_flags(parser: argparse.ArgumentParser, base_path: str | None) -
         default=constants.DEFAULT_WARMUP_RECORDS,
         help=f"warmup requests to write (1..{constants.MAX_WARMUP_RECORDS})",
     )
-    parser.add_argument(
-        "--model-name",
-        default=None,
-        help="model name used in warmup requests; default: the base path's name",
+    options.add_model_name(
+        parser, help="model name used in warmup requests; default: the base path's name"
     )
 
 
@@ -96,12 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tfs-export",
         description="Export Keras models as numbered TF Serving SavedModel versions.",
         formatter_class=fmt,
-    )
-    parser.add_argument(
-        "--log-level",
-        default="INFO",
-        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-        help="verbosity of diagnostics on stderr",
+        parents=[options.logging_parser()],
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -208,7 +202,7 @@ def _run(args: argparse.Namespace) -> int:
         from model_export.train import train_and_publish
 
         version_dir = train_and_publish(
-            args.base_path,
+            args.model_base_path,
             epochs=args.epochs,
             dataset=args.dataset,
             max_train_samples=args.max_train_samples,
@@ -221,13 +215,13 @@ def _run(args: argparse.Namespace) -> int:
 
         names = args.class_names.split(",") if args.class_names else None
         version_dir = convert_and_publish(
-            args.model, args.base_path, class_names=names, **common
+            args.model, args.model_base_path, class_names=names, **common
         )
     else:
         from model_export.resnet import export_resnet50
 
         version_dir = export_resnet50(
-            args.base_path,
+            args.model_base_path,
             weights=args.weights,
             image_bytes=args.image_bytes_signature,
             input_size=args.input_size,
@@ -249,11 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    options.setup_logging(args)
     logging.getLogger("tensorflow").setLevel(logging.WARNING)
     try:
         return _run(args)

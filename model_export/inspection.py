@@ -33,7 +33,7 @@ def resolve_version_dir(path: Path) -> Path:
     if not versions:
         raise ExportError(
             f"{path} holds no saved_model.pb and no numeric version directory; "
-            "export a model there first (`tfs-export train --base-path "
+            "export a model there first (`tfs-export train --model-base-path "
             f"{path}`)"
         )
     return versions[max(versions)]

@@ -19,23 +19,11 @@ from model_fetch.errors import FetchError
 from model_fetch.fetch import fetch_prefix, fetch_tarball
 from model_fetch.layout import present_versions
 from model_fetch.stores import open_store, parse_source
+from tfserving_contract import options
 
 log = logging.getLogger(__name__)
 
 ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
-
-
-def version_list(text: str) -> list[int]:
-    """Parses "1,2,5"."""
-    try:
-        versions = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a comma-separated list of version numbers, e.g. 1,2"
-        ) from None
-    if not versions or min(versions) < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: versions are integers >= 0")
-    return versions
 
 
 def load_credentials(directory: Path) -> list[str]:
@@ -63,18 +51,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fetch numbered SavedModel versions into a model base path, "
         "verified and placed atomically.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        parents=[options.logging_parser(default_level="WARNING")],
     )
     parser.add_argument(
         "--source",
         required=True,
         help="s3://bucket/prefix, gs://bucket/prefix or https://…/model.tar.gz",
     )
-    parser.add_argument(
-        "--dest", type=Path, required=True, help="model base path to fill (<dest>/<N>)"
+    options.add_model_base_path(
+        parser,
+        required=True,
+        aliases=("--dest",),
+        help="model base path to fill (<path>/<N>)",
     )
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--versions", type=version_list, help="only these, e.g. 1,2")
-    which.add_argument("--latest", type=int, help="only the newest N versions")
+    which.add_argument(
+        "--versions", type=options.version_list, help="only these, e.g. 1,2"
+    )
+    which.add_argument(
+        "--latest", type=options.positive(int), help="only the newest N versions"
+    )
     parser.add_argument(
         "--endpoint-url",
         default=os.environ.get("AWS_ENDPOINT_URL"),
@@ -87,10 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Secret: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...); set ones win",
     )
     parser.add_argument("--sha256", help="expected SHA-256 of an https:// tarball")
-    parser.add_argument(
-        "--timeout", type=float, default=60.0, help="network timeout in seconds"
-    )
-    parser.add_argument("--verbose", action="store_true", help="log every version")
+    options.add_timeout(parser, default=60.0, help="network timeout in seconds")
     return parser
 
 
@@ -98,12 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     """0 on success, 1 when fetching failed, 2 on usage errors."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="tfs-fetch: %(message)s",
-    )
-    if args.latest is not None and args.latest < 1:
-        parser.error("--latest must be >= 1")
+    options.setup_logging(args)
     try:
         if args.credentials_dir:
             log.info("credentials from %s", load_credentials(args.credentials_dir))
@@ -111,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         if source.scheme in ("http", "https"):
             placed = fetch_tarball(
                 source.url,
-                args.dest,
+                args.model_base_path,
                 args.sha256,
                 args.versions,
                 args.latest,
@@ -123,10 +111,14 @@ def main(argv: list[str] | None = None) -> int:
                     "--sha256 is for https:// tarballs; buckets use SHA256SUMS"
                 )
             store = open_store(source, args.endpoint_url, args.timeout)
-            placed = fetch_prefix(store, args.dest, args.versions, args.latest)
+            placed = fetch_prefix(
+                store, args.model_base_path, args.versions, args.latest
+            )
     except FetchError as err:
         print(f"tfs-fetch: error: {err}", file=sys.stderr)
         return 1
-    present = sorted(present_versions(args.dest))
-    print(f"fetched versions {placed} into {args.dest}; present now: {present}")
+    present = sorted(present_versions(args.model_base_path))
+    print(
+        f"fetched versions {placed} into {args.model_base_path}; present now: {present}"
+    )
     return 0

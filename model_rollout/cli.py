@@ -18,6 +18,7 @@ from pathlib import Path
 from model_rollout import plan, server
 from model_rollout.targets import ConfigMapTarget, FileTarget
 from smoke_tests.cluster import ClusterError
+from tfserving_contract import options
 
 ACTIONS = ("status", "load", "canary", "promote", "rollback", "unload")
 
@@ -29,18 +30,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load, canary, promote, roll back and unload model versions "
         "through models.config version labels.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        parents=[options.logging_parser(default_level="WARNING")],
     )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--config-file", type=Path, help="a models.config file")
     where.add_argument("--configmap", help="ConfigMap holding models.config")
     parser.add_argument("--namespace", default="default", help="ConfigMap namespace")
-    parser.add_argument(
-        "--rest-url", required=True, help="TF Serving REST URL (e.g. a port-forward)"
+    options.add_rest_url(
+        parser, required=True, help="TF Serving REST URL (e.g. a port-forward)"
     )
-    parser.add_argument("--model", default="fashion_mnist", help="model name")
-    parser.add_argument(
-        "--timeout", type=float, default=240.0, help="seconds to wait for the server"
+    options.add_model_name(
+        parser, help="model to act on (default: the one model in models.config)"
     )
+    options.add_timeout(parser, default=240.0, help="seconds to wait for the server")
     parser.add_argument(
         "--to", type=int, help="rollback: the version stable returns to"
     )
@@ -77,7 +79,8 @@ def run(args: argparse.Namespace) -> str:
         else ConfigMapTarget(args.configmap, args.namespace)
     )
     config = plan.parse(target.read())
-    url, model = args.rest_url.rstrip("/"), args.model
+    url = args.rest_url.rstrip("/")
+    model = args.model_name or plan.only_model(config)
     if args.action == "status":
         return (
             f"{target.describe()}: serves {plan.served(config, model)}, labels "
@@ -113,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     """0 done, 1 refused or timed out, 2 usage (or no cluster config)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    options.setup_logging(args)
     if args.version_flag is not None:
         if args.version is not None and args.version != args.version_flag:
             parser.error(

@@ -67,6 +67,20 @@ def model_config(config: Any, model: str) -> Any:
     raise RolloutError(f"model {model!r} is not in models.config (it has {names})")
 
 
+def only_model(config: Any) -> str:
+    """The name of the one model in models.config.
+
+    Raises:
+        RolloutError: it holds none or several (then --model-name chooses).
+    """
+    names = [c.name for c in config.model_config_list.config]
+    if len(names) != 1:
+        raise RolloutError(
+            f"models.config has models {names}: name one with --model-name"
+        )
+    return names[0]
+
+
 def served(config: Any, model: str) -> list[int]:
     """The versions the specific policy serves, ascending."""
     return sorted(model_config(config, model).model_version_policy.specific.versions)

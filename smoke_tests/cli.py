@@ -6,8 +6,8 @@ error (bad flags, unreadable sample directory, release not found).
 Typical usage example:
 
     python -m smoke_tests --rest-url http://127.0.0.1:8501 \
-        --grpc-target 127.0.0.1:8500 --base-path models/fashion_mnist
-    python -m smoke_tests --release tf-serving --namespace ml --base-path models/m
+        --grpc-target 127.0.0.1:8500 --model-base-path models/fashion_mnist
+    python -m smoke_tests --release tf-serving --namespace ml --model-base-path models/m
 """
 
 from __future__ import annotations
@@ -25,22 +25,13 @@ from rich.console import Console
 
 from smoke_tests import checks, constants, hints, inputs, report
 from smoke_tests.checks import CheckResult, SmokeConfig, SmokeRun
-from tfserving_contract import signature
+from tfserving_contract import options, signature
 
 logger = logging.getLogger(__name__)
 
 
 class UsageError(ValueError):
     """Flags or inputs are inconsistent; exit code 2."""
-
-
-def _versions(text: str) -> list[int]:
-    try:
-        return sorted({int(v) for v in text.split(",") if v.strip()})
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: expected comma-separated integers such as 1,2"
-        ) from err
 
 
 def _label(text: str) -> tuple[str, int]:
@@ -52,13 +43,6 @@ def _label(text: str) -> tuple[str, int]:
     return name.strip(), int(version)
 
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be > 0")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser."""
     parser = argparse.ArgumentParser(
@@ -66,15 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Signature-driven smoke test of a TF Serving deployment over "
         "REST and gRPC: status, metadata, golden predictions, error paths, metrics.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        parents=[options.logging_parser(default_level="WARNING")],
     )
     target = parser.add_argument_group("target (URLs, or a Helm release)")
-    target.add_argument(
-        "--rest-url",
+    options.add_rest_url(
+        target,
         help=f"REST base URL, e.g. http://127.0.0.1:{constants.DEFAULT_REST_PORT}",
     )
-    target.add_argument(
-        "--grpc-target",
-        help=f"gRPC host:port, e.g. 127.0.0.1:{constants.DEFAULT_GRPC_PORT}",
+    options.add_grpc_target(
+        target, help=f"gRPC host:port, e.g. 127.0.0.1:{constants.DEFAULT_GRPC_PORT}"
     )
     target.add_argument(
         "--release",
@@ -95,18 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="<base>/<N>/assets.extra holding sample_request.json, "
         "golden_outputs.json and export_metadata.json",
     )
-    source.add_argument(
-        "--base-path",
-        type=Path,
+    options.add_model_base_path(
+        source,
         help="model base path; uses the newest version (among --expect-versions) "
         "that has a sample request",
     )
-    data.add_argument(
-        "--model", help="model name to query (default: model_name in export metadata)"
+    options.add_model_name(
+        data, help="model name to query (default: model_name in export metadata)"
     )
     data.add_argument(
         "--expect-versions",
-        type=_versions,
+        type=options.version_list,
         default=[],
         help="versions that must be AVAILABLE, e.g. 1,2 (default: any one)",
     )
@@ -132,9 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
         "/monitoring/prometheus/metrics (skipped when not given)",
     )
     tune = parser.add_argument_group("limits and output")
-    tune.add_argument(
-        "--timeout",
-        type=_positive,
+    options.add_timeout(
+        tune,
         default=constants.DEFAULT_TIMEOUT_SECONDS,
         help="seconds allowed for every request (REST connect/read, gRPC deadline)",
     )
@@ -173,7 +155,6 @@ def build_parser() -> argparse.ArgumentParser:
         "beside a serving v2); otherwise it is reported but does not fail the run",
     )
     tune.add_argument("--json", type=Path, help="write the JSON report to this file")
-    tune.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
 
 
@@ -210,7 +191,7 @@ def _load_bundle(args: argparse.Namespace) -> inputs.SampleBundle:
         prefer = [args.model_version]
     elif args.label and dict(args.expect_label).get(args.label) is not None:
         prefer = [dict(args.expect_label)[args.label]]
-    return inputs.load(inputs.sample_dir_from_base(args.base_path, prefer))
+    return inputs.load(inputs.sample_dir_from_base(args.model_base_path, prefer))
 
 
 def _install_sigterm() -> Any:
@@ -250,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
         bundle = _load_bundle(args)
     except inputs.InputError as err:
         raise UsageError(str(err)) from err
-    model = args.model or bundle.metadata.get("model_name")
+    model = args.model_name or bundle.metadata.get("model_name")
     if not model:
         raise UsageError("no model name: pass --model (export metadata has none)")
     rtol, atol = bundle.tolerance
@@ -333,11 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    options.setup_logging(args)
     previous = _install_sigterm()
     try:
         return run(args)

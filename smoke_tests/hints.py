@@ -81,7 +81,7 @@ HINTS: tuple[Hint, ...] = (
         r"(inputs|outputs) names differ|(input|output) '.*' (dtype|shape): served",
         "The served signature differs from export_metadata.json: the server runs "
         "another model or version than the sample directory describes. Check "
-        "--model, --base-path/--sample-dir and which version is deployed.",
+        "--model-name, --model-base-path/--sample-dir and which version is deployed.",
     ),
     Hint(
         "signature",

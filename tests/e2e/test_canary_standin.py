@@ -60,7 +60,7 @@ def test_canary_then_promote_never_fails_stable(
         release.namespace,
         "--rest-url",
         url,
-        "--model",
+        "--model-name",
         "fashion_mnist",
         "--timeout",
         STEP_TIMEOUT_S,

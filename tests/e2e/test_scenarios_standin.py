@@ -198,7 +198,7 @@ def run_smoke(
         release,
         "--namespace",
         namespace,
-        "--base-path",
+        "--model-base-path",
         str(base_path),
         "--wait-ready",
         "60",

@@ -109,7 +109,7 @@ def load_argv(
         "250",
         "--max-backlog-s",
         "5",
-        "--deadline",
+        "--timeout",
         "10",
         "--out",
         str(out_dir),

@@ -102,7 +102,7 @@ def start_gateway(server: StandinServer, base_path: Path, log_path: Path, *extra
         "127.0.0.1",
         "--port",
         str(port),
-        "--tfs-target",
+        "--grpc-target",
         server.grpc_target,
         "--model-name",
         server.model_name,

@@ -143,8 +143,10 @@ def test_without_tf_serving_healthz_is_503_with_the_target(tmp_path) -> None:
         "127.0.0.1",
         "--port",
         str(port),
-        "--tfs-target",
+        "--grpc-target",
         f"127.0.0.1:{dead}",
+        "--model-name",
+        "m",
         "--timeout",
         "2",
     ]

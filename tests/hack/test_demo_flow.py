@@ -138,7 +138,7 @@ def test_first_run_creates_exports_installs_and_smoke_tests_in_order(scratch_rep
     assert f"--set-string drainProxy.image.tag={pins['HAPROXY_VERSION']}" in helm
     assert "--wait" in helm
     smoke = calls[order[5]]
-    assert f"--context kind-{CLUSTER}" in smoke and "--base-path models/" in smoke
+    assert f"--context kind-{CLUSTER}" in smoke and "--model-base-path models/" in smoke
     assert "Next steps" in result.stdout and "make down" in result.stdout
 
 

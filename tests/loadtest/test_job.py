@@ -37,7 +37,7 @@ def test_pod_arguments_carry_every_option_the_caller_set(tmp_path):
     argv = job.container_args(args, _run_parser())
     assert argv[0] == "run"
     pod = build_parser().parse_args(argv)
-    for dest in ("protocol", "target", "rate", "duration", "max_p99_ms", "deadline"):
+    for dest in ("protocol", "target", "rate", "duration", "max_p99_ms", "timeout"):
         assert getattr(pod, dest) == getattr(args, dest), dest
     assert pod.retry_connection_errors is True
     assert str(pod.request) == f"{job.REQUEST_MOUNT}/{job.REQUEST_KEY}"
@@ -58,7 +58,7 @@ def test_the_request_comes_from_the_newest_exported_version(tmp_path):
 
 
 def test_job_never_retries_and_its_deadline_covers_the_run(tmp_path):
-    args = _parse("--duration", "30", "--warmup", "5", "--deadline", "10")
+    args = _parse("--duration", "30", "--warmup", "5", "--timeout", "10")
     timeout = job.job_timeout_s(args)
     assert timeout == 45 + job.START_MARGIN_S
     manifest = job.job_manifest("tfs-load-x", "tools:1", ["run"], timeout)

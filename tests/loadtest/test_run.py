@@ -302,7 +302,7 @@ def test_unreachable_target_is_a_usage_error(tmp_path, protocol):
         target,
         "--request",
         str(request),
-        "--deadline",
+        "--timeout",
         "2",
     )
     assert code == constants.EXIT_USAGE and summary is None

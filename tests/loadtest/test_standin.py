@@ -81,7 +81,7 @@ def test_resnet_image_bytes_export_loads_over_both_protocols(
         "--duration", "2",
         "--warmup", "0.5",
         "--max-error-rate", "0",
-        "--deadline", "30",
+        "--timeout", "30",
         *RELAXED_GATES,
     )  # fmt: skip
     assert summary is not None, f"no summary (exit {code})"
