@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from loadtest_bench import compare_row, parse_wrk, write_protoset, write_wrk_script
 
 WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:1/v1/models/m:predict
