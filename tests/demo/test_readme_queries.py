@@ -32,9 +32,11 @@ pytestmark = pytest.mark.demo
 
 
 def readme_block(language: str) -> str:
-    """Returns the README's first ``language`` block under "### Query the model"."""
+    """Returns the README's first ``language`` block under "## Query the model"."""
     text = README.read_text(encoding="utf-8")
-    section = text.split("### Query the model", 1)[1].split("\n## ", 1)[0]
+    heading = re.search(r"^#{2,3} Query the model$", text, re.M)
+    assert heading, "README has no 'Query the model' section"
+    section = text[heading.end() :].split("\n## ", 1)[0]
     match = re.search(rf"```{language}\n(.*?)```", section, re.S)
     assert match, f"README 'Query the model' has no {language} block"
     return match.group(1)
