@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     model = ServingModel(client, args.model_name, args.signature_name)
     limits = Limits(args.max_upload_bytes, args.max_pixels, args.top_k)
     app = create_app(model, names, limits)
-    level = "debug" if args.verbose else args.log_level.lower()
-    uvicorn.run(app, host=args.host, port=args.port, log_level=level)
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level=options.log_level(args).lower()
+    )
     return 0

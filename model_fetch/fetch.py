@@ -113,9 +113,7 @@ def fetch_tarball(
             )
         root = extract(archive, tmp / "extract")
         try:
-            available = {
-                n: p for n, p in layout.version_paths(root).items() if p.is_dir()
-            }
+            available = layout.version_dirs(root)
         except layout.LayoutError as err:
             raise FetchError(f"in {url}: {err}") from err
         placed = []

@@ -95,7 +95,6 @@ def present_versions(dest: Path) -> set[int]:
     if not dest.is_dir():
         return set()
     try:
-        versions = layout.version_paths(dest)
+        return set(layout.version_dirs(dest))
     except layout.LayoutError as err:
         raise FetchError(str(err)) from err
-    return {n for n, p in versions.items() if p.is_dir()}

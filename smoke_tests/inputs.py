@@ -66,10 +66,9 @@ def version_dirs(base_path: Path) -> dict[int, Path]:
         InputError: not a directory, or two children are one version.
     """
     try:
-        versions = layout.version_paths(base_path)
+        return layout.version_dirs(base_path)
     except layout.LayoutError as exc:
         raise InputError(str(exc)) from exc
-    return {n: p for n, p in versions.items() if p.is_dir()}
 
 
 def sample_dir_from_base(base_path: Path, prefer: list[int] | None = None) -> Path:

@@ -73,6 +73,15 @@ def version_paths(base_path: Path) -> dict[int, Path]:
     return dict(sorted(found.items()))
 
 
+def version_dirs(base_path: Path) -> dict[int, Path]:
+    """Returns the versions that are directories (what can hold a SavedModel).
+
+    Raises:
+        LayoutError: as version_paths.
+    """
+    return {n: p for n, p in version_paths(base_path).items() if p.is_dir()}
+
+
 def latest_version(base_path: Path) -> int | None:
     """Returns the highest version under ``base_path``, or None when there is none."""
     versions = version_paths(base_path)

@@ -46,12 +46,16 @@ def logging_parser(default_level: str = "INFO") -> argparse.ArgumentParser:
     return parent
 
 
+def log_level(args: argparse.Namespace) -> str:
+    """The level ``-v`` and ``--log-level`` ask for, e.g. ``"DEBUG"``."""
+    return "DEBUG" if getattr(args, "verbose", False) else args.log_level
+
+
 def setup_logging(args: argparse.Namespace) -> None:
     """Configures the root logger on stderr from ``-v`` and ``--log-level``."""
-    verbose = getattr(args, "verbose", False)
-    level = "DEBUG" if verbose else args.log_level
+    level = log_level(args)
     logging.basicConfig(level=level, stream=sys.stderr, format=LOG_FORMAT)
-    if verbose:
+    if getattr(args, "verbose", False):
         for name in _CHATTY:
             logging.getLogger(name).setLevel(logging.INFO)
 
@@ -129,21 +133,6 @@ def positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from err
         if value <= 0:
             raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return value
-
-    return parse
-
-
-def non_negative(kind: Callable[[str], Any]) -> Callable[[str], Any]:
-    """An argparse type: ``kind(text)`` that must be >= 0."""
-
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError as err:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from err
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
         return value
 
     return parse

@@ -40,6 +40,7 @@ def test_version_paths_keep_the_real_child_names_in_number_order(tmp_path):
     found = layout.version_paths(tmp_path)
     assert found == {2: tmp_path / "002", 5: tmp_path / "5", 10: tmp_path / "10"}
     assert layout.latest_version(tmp_path) == 10
+    assert layout.version_dirs(tmp_path) == {2: tmp_path / "002", 10: tmp_path / "10"}
 
 
 def test_two_children_with_one_number_are_an_error_naming_both(tmp_path):

@@ -97,7 +97,6 @@ def test_load_folds_rest_url_and_grpc_target_into_protocol_and_target(tmp_path):
     [
         (options.positive(float), "0", "must be > 0"),
         (options.positive(int), "x", "is not a number"),
-        (options.non_negative(float), "-1", "must be >= 0"),
         (options.version_list, "1,x", "comma-separated integers"),
         (options.version_list, "-1", ">= 0"),
     ],
