@@ -694,7 +694,7 @@ class SmokeRun:
                 f"GET {path}: HTTP 404: no metrics page at this path. TF Serving "
                 "serves one only when started with --monitoring_config_file naming "
                 f'prometheus_config {{ enable: true, path: "{path}" }}; with this '
-                "chart set monitoring.enabled=true (and monitoring.path)"
+                "chart set metrics.enabled=true (and metrics.path)"
             )
         if reply.status != 200:
             raise CheckFailed(f"GET {path}: HTTP {reply.status}: {reply.text[:200]}")

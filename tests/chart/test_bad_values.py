@@ -1,13 +1,16 @@
-"""Bad values are refused by values.schema.json or a template `fail` that names the key.
+"""Bad values are refused by values.schema.json (per-field rules) or by
+`tf-serving.validateValues` (cross-field rules), with a message naming the key.
 
 Typical usage example:
 
     .venv/bin/python -m pytest tests/chart/test_bad_values.py -q
 """
 
+import re
+
 import pytest
 
-from tests.chart.helpers import RenderError, render, versions_env
+from tests.chart.helpers import CHART_DIR, RenderError, render, versions_env
 
 TF_SERVING_VERSION = versions_env()["TF_SERVING_VERSION"]
 
@@ -43,15 +46,15 @@ CASES = [
         id="pdb-with-one-replica",
     ),
     pytest.param(
-        {"grpcIngress": {"enabled": True}},
-        "grpcIngress.tls",
+        {"ingress": {"grpc": {"enabled": True}}},
+        "ingress.grpc.tls",
         ["TLS"],
         id="grpc-ingress-without-tls",
     ),
     pytest.param(
-        {"terminationGracePeriodSeconds": 10, "preStopSleepSeconds": 10},
-        "terminationGracePeriodSeconds",
-        ["preStopSleepSeconds"],
+        {"shutdown": {"terminationGracePeriodSeconds": 10, "preStopSleepSeconds": 10}},
+        "shutdown.terminationGracePeriodSeconds",
+        ["shutdown.preStopSleepSeconds"],
         id="grace-period-not-above-prestop",
     ),
     pytest.param(
@@ -103,21 +106,21 @@ CASES = [
         id="unknown-top-level-key",
     ),
     pytest.param(
-        {"server": {"grpcPort": 8501}},
-        "server.grpcPort",
-        ["server.restPort are both 8501", "never opens its REST API"],
+        {"server": {"ports": {"grpc": 8501}}},
+        "server.ports.grpc",
+        ["server.ports.http are both 8501", "never opens its REST API"],
         id="grpc-port-equals-rest-port",
     ),
     pytest.param(
-        {"server": {"grpcPort": 8501}, "drainProxy": {"enabled": False}},
-        "server.grpcPort",
-        ["server.restPort are both 8501"],
+        {"server": {"ports": {"grpc": 8501}}, "drainProxy": {"enabled": False}},
+        "server.ports.grpc",
+        ["server.ports.http are both 8501"],
         id="grpc-port-equals-rest-port-without-the-proxy",
     ),
     pytest.param(
-        {"drainProxy": {"serverRestPort": 8500}},
-        "drainProxy.serverRestPort",
-        ["server.grpcPort (8500)", "8511"],
+        {"drainProxy": {"serverHttpPort": 8500}},
+        "drainProxy.serverHttpPort",
+        ["server.ports.grpc (8500)", "8511"],
         id="proxy-backend-port-equals-grpc-port",
     ),
     pytest.param(
@@ -147,27 +150,31 @@ CASES = [
         id="session-parallelism-beside-explicit-intra-op",
     ),
     pytest.param(
-        {"grpc": {"channelArguments": {"grpc.primary_user_agent": "a,b"}}},
+        {"server": {"grpc": {"channelArguments": {"grpc.primary_user_agent": "a,b"}}}},
         "grpc.channelArguments.grpc.primary_user_agent",
         ['"a,b"', "without bounds checks"],
         id="channel-argument-value-with-a-comma",
     ),
     pytest.param(
-        {"grpc": {"channelArguments": {"grpc.primary_user_agent": "a=b"}}},
+        {"server": {"grpc": {"channelArguments": {"grpc.primary_user_agent": "a=b"}}}},
         "grpc.channelArguments.grpc.primary_user_agent",
         ['"a=b"', "remove it"],
         id="channel-argument-value-with-an-equals-sign",
     ),
     pytest.param(
-        {"grpc": {"channelArguments": {"grpc.primary_user_agent": ""}}},
+        {"server": {"grpc": {"channelArguments": {"grpc.primary_user_agent": ""}}}},
         "grpc.channelArguments.grpc.primary_user_agent",
         ["has no value"],
         id="channel-argument-without-a-value",
     ),
     pytest.param(
-        {"grpc": {"channelArguments": {"grpc.max_connection_age_ms": 1000}}},
+        {
+            "server": {
+                "grpc": {"channelArguments": {"grpc.max_connection_age_ms": 1000}}
+            }
+        },
         "grpc.channelArguments.grpc.max_connection_age_ms",
-        ["grpc.maxConnectionAgeMs"],
+        ["server.grpc.maxConnectionAgeMs"],
         id="channel-argument-the-chart-sets",
     ),
     pytest.param(
@@ -216,21 +223,25 @@ def test_every_cross_field_problem_is_listed_in_one_failure():
     """validateValues collects all messages, so one install attempt shows them all."""
     values = {
         "server": {
-            "grpcPort": 8501,
+            "ports": {"grpc": 8501},
             "fileSystemPollWaitSeconds": 0,
             "extraArgs": ["--grpc_channel_arguments=x=1"],
+            "grpc": {"channelArguments": {"grpc.primary_user_agent": "a,b"}},
         },
-        "grpc": {"channelArguments": {"grpc.primary_user_agent": "a,b"}},
+        "autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 2},
+        "metrics": {"serviceMonitor": {"enabled": True}, "enabled": False},
     }
     with pytest.raises(RenderError) as error:
         render(values)
     message = str(error.value)
     assert "VALUES VALIDATION:" in message
     for key in (
-        "server.grpcPort",
+        "server.ports.grpc",
         "server.fileSystemPollWaitSeconds",
         "grpc.channelArguments.grpc.primary_user_agent",
         "server.extraArgs: --grpc_channel_arguments",
+        "autoscaling.minReplicas",
+        "metrics.serviceMonitor.enabled",
     ):
         assert key in message, f"{key!r} missing from: {message}"
 
@@ -247,7 +258,13 @@ def test_every_cross_field_problem_is_listed_in_one_failure():
             id="session-parallelism-when-the-chart-sets-no-threads",
         ),
         pytest.param(
-            {"grpc": {"channelArguments": {"grpc.http2.max_pings_without_data": 0}}},
+            {
+                "server": {
+                    "grpc": {
+                        "channelArguments": {"grpc.http2.max_pings_without_data": 0}
+                    }
+                }
+            },
             id="plain-channel-argument",
         ),
         pytest.param(
@@ -261,3 +278,34 @@ def test_every_cross_field_problem_is_listed_in_one_failure():
 )
 def test_neighbouring_good_values_are_accepted(values):
     assert render(values)
+
+
+def renamed_in_0_6_0() -> list[tuple[str, str]]:
+    """The (old, new) rows of the chart README's "To 0.6.0" table."""
+    readme = (CHART_DIR / "README.md.gotmpl").read_text(encoding="utf-8")
+    section = readme.split("### To 0.6.0", 1)[1].split("\n### ", 1)[0]
+    return re.findall(r"^\| `([^`]+)` \| `([^`]+)` \|$", section, flags=re.M)
+
+
+def test_the_upgrading_table_lists_the_renamed_values():
+    assert len(renamed_in_0_6_0()) == 17
+
+
+@pytest.mark.parametrize(("old", "new"), renamed_in_0_6_0())
+def test_a_renamed_value_is_refused_with_its_new_key(old, new):
+    """Each old key of the Upgrading table fails with a message naming its new place."""
+    old_key, new_key = old.removesuffix(".*"), new.removesuffix(".*")
+    if old.endswith(".*"):
+        old_key += ".enabled"
+        new_key += ".enabled"
+    values: dict = {}
+    node = values
+    *parents, leaf = old_key.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = True if leaf == "enabled" else 1
+    with pytest.raises(RenderError) as error:
+        render(values)
+    message = str(error.value)
+    assert "renamed to" in message, message
+    assert new_key in message or new.removesuffix(".*") in message, message

@@ -61,10 +61,10 @@ def containers(docs: list[dict]) -> dict[str, dict]:
 
 # Short timings so the rendered preStop hook runs in a few seconds here.
 FAST_SHUTDOWN = (
-    "preStopSleepSeconds=5",
-    "endpointRemovalSeconds=1",
-    "grpc.maxConnectionAgeMs=0",
-    "grpc.maxConnectionAgeGraceMs=0",
+    "shutdown.preStopSleepSeconds=5",
+    "shutdown.endpointRemovalSeconds=1",
+    "server.grpc.maxConnectionAgeMs=0",
+    "server.grpc.maxConnectionAgeGraceMs=0",
 )
 
 
@@ -77,8 +77,8 @@ def drain_proxy(standin_fashion_mnist, tmp_path: Path) -> Iterator[dict]:  # noq
     docs = render(
         set_args=(
             *FAST_SHUTDOWN,
-            f"server.restPort={port}",
-            f"drainProxy.serverRestPort={standin_fashion_mnist.rest_port}",
+            f"server.ports.http={port}",
+            f"drainProxy.serverHttpPort={standin_fashion_mnist.rest_port}",
         )
     )
     proxy = containers(docs)["drain-proxy"]
@@ -154,7 +154,12 @@ def test_prestop_then_stop_signal_closes_each_connection_after_its_next_response
 def test_shutdown_timings_are_derived_from_the_prestop_sleep():
     """Proxy: soft stop (its STOPSIGNAL) after endpointRemovalSeconds, done 1 s
     before the server's preStop ends (SIGTERM kills it): hard-stop-after bounds it."""
-    docs = render(set_args=("preStopSleepSeconds=20", "endpointRemovalSeconds=4"))
+    docs = render(
+        set_args=(
+            "shutdown.preStopSleepSeconds=20",
+            "shutdown.endpointRemovalSeconds=4",
+        )
+    )
     by_name = containers(docs)
     server_hook = by_name["tf-serving"]["lifecycle"]["preStop"]["exec"]["command"]
     assert server_hook == ["sleep", "20"]
@@ -196,19 +201,22 @@ def test_without_the_proxy_the_server_has_the_rest_port():
     ("sets", "message"),
     [
         (
-            ("grpc.maxConnectionAgeMs=20000",),
-            "raise preStopSleepSeconds to at least 27",
-        ),
-        (("grpc.maxConnectionAgeGraceMs=0",), "grpc.maxConnectionAgeGraceMs must be"),
-        (("drainProxy.serverRestPort=8501",), "drainProxy.serverRestPort (8501)"),
-        (("drainProxy.serverRestPort=8500",), "drainProxy.serverRestPort (8500)"),
-        (
-            ("endpointRemovalSeconds=15",),
-            "endpointRemovalSeconds (15) must be less than preStopSleepSeconds",
+            ("server.grpc.maxConnectionAgeMs=20000",),
+            "raise shutdown.preStopSleepSeconds to at least 27",
         ),
         (
-            ("grpc.maxConnectionAgeMs=0", "endpointRemovalSeconds=13"),
-            "at least endpointRemovalSeconds (13) + 3",
+            ("server.grpc.maxConnectionAgeGraceMs=0",),
+            "server.grpc.maxConnectionAgeGraceMs must be",
+        ),
+        (("drainProxy.serverHttpPort=8501",), "drainProxy.serverHttpPort (8501)"),
+        (("drainProxy.serverHttpPort=8500",), "drainProxy.serverHttpPort (8500)"),
+        (
+            ("shutdown.endpointRemovalSeconds=15",),
+            "shutdown.endpointRemovalSeconds (15) must be less than shutdown.preStopSleepSeconds",
+        ),
+        (
+            ("server.grpc.maxConnectionAgeMs=0", "shutdown.endpointRemovalSeconds=13"),
+            "at least shutdown.endpointRemovalSeconds (13) + 3",
         ),
     ],
 )
@@ -220,7 +228,10 @@ def test_shutdown_timings_that_could_lose_requests_are_refused(sets, message):
 
 def test_grpc_age_off_is_allowed_and_renders_no_channel_argument():
     docs = render(
-        set_args=("grpc.maxConnectionAgeMs=0", "grpc.maxConnectionAgeGraceMs=0")
+        set_args=(
+            "server.grpc.maxConnectionAgeMs=0",
+            "server.grpc.maxConnectionAgeGraceMs=0",
+        )
     )
     args = containers(docs)["tf-serving"]["args"]
     assert not [a for a in args if a.startswith("--grpc_channel_arguments")]

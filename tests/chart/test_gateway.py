@@ -27,7 +27,7 @@ def test_off_by_default():
 def test_gateway_calls_the_server_service_over_grpc_with_the_model_name():
     docs = render(scenario=SCENARIO)
     args = gateway_pod(docs)["containers"][0]["args"]
-    assert f"--tfs-target={FULLNAME}:8500" in args
+    assert f"--grpc-target={FULLNAME}:8500" in args
     assert "--model-name=fashion_mnist" in args
     assert "--model-base-path=/models/fashion_mnist" in args
     assert "--top-k=3" in args and "--max-upload-bytes=4194304" in args
@@ -85,12 +85,15 @@ def test_without_models_mount_class_names_fall_back():
         (
             {
                 "gateway": {"enabled": True, "ingress": {"enabled": True}},
-                "ingress": {"enabled": True},
+                "ingress": {"rest": {"enabled": True}},
             },
             "goes to TF Serving and to the gateway",
         ),
         (
-            {"gateway": {"ingress": {"enabled": True}}, "ingress": {"enabled": True}},
+            {
+                "gateway": {"ingress": {"enabled": True}},
+                "ingress": {"rest": {"enabled": True}},
+            },
             "gateway.ingress.enabled needs gateway.enabled=true",
         ),
         ({"gateway": {"topK": 0}}, "/gateway/topK"),

@@ -23,7 +23,7 @@ def test_fetch_runs_before_the_layout_check_and_writes_the_model_base_path():
     fetch = init_containers(docs)["fetch-models"]
     assert fetch["args"][:2] == [
         "--source=s3://models/fashion_mnist",
-        "--dest=/models/fashion_mnist",
+        "--model-base-path=/models/fashion_mnist",
     ]
     assert "--latest=2" in fetch["args"]
     assert "--endpoint-url=http://minio.storage.svc.cluster.local:9000" in fetch["args"]

@@ -47,7 +47,7 @@ def test_notes_number_the_port_forward_and_curl_steps(tmp_path: Path):
 
 
 def test_notes_follow_the_model_name_and_service_port(tmp_path: Path):
-    notes = render_notes(tmp_path, "model.name=resnet", "service.httpPort=9001")
+    notes = render_notes(tmp_path, "model.name=resnet", "service.ports.http=9001")
     assert "curl -s http://127.0.0.1:9001/v1/models/resnet\n" in notes
 
 

@@ -184,8 +184,8 @@ def proxy_in_front(two_models: dict, tmp_path: Path) -> Iterator[str]:
     docs = render(
         {
             **models_values(two_models["models_dir"]),
-            "server": {"restPort": port},
-            "drainProxy": {"serverRestPort": two_models["server"].rest_port},
+            "server": {"ports": {"http": port}},
+            "drainProxy": {"serverHttpPort": two_models["server"].rest_port},
             "probes": {"readiness": {"periodSeconds": 1}},
         }
     )
@@ -254,7 +254,7 @@ def test_exec_probe_fails_naming_the_model_without_an_available_version(
         {
             **models_values(two_models["models_dir"]),
             "drainProxy": {"enabled": False},
-            "server": {"restPort": server.rest_port},
+            "server": {"ports": {"http": server.rest_port}},
         }
     )
     assert run_exec_probe(docs).returncode == 0
@@ -273,7 +273,7 @@ def test_exec_probe_fails_when_nothing_listens():
     docs = render(
         {
             "drainProxy": {"enabled": False},
-            "server": {"restPort": free_port(), "grpcPort": 8500},
+            "server": {"ports": {"http": free_port(), "grpc": 8500}},
         }
     )
     result = run_exec_probe(docs)

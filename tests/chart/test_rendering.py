@@ -196,7 +196,11 @@ def test_session_parallelism_passes_through_when_the_chart_sets_no_threads():
 
 
 def test_valid_channel_arguments_follow_the_chart_s_own():
-    values = {"grpc": {"channelArguments": {"grpc.http2.max_pings_without_data": 0}}}
+    values = {
+        "server": {
+            "grpc": {"channelArguments": {"grpc.http2.max_pings_without_data": 0}}
+        }
+    }
     assert server_flags(render(values))["grpc_channel_arguments"] == (
         "grpc.max_connection_age_ms=8000,grpc.max_connection_age_grace_ms=2000,"
         "grpc.http2.max_pings_without_data=0"
@@ -230,7 +234,9 @@ def test_server_runs_tensorflow_model_server_directly_without_being_pid_1():
 
 
 def test_prestop_sleeps_and_the_grace_period_is_longer():
-    docs = render({"preStopSleepSeconds": 15, "terminationGracePeriodSeconds": 25})
+    docs = render(
+        {"shutdown": {"preStopSleepSeconds": 15, "terminationGracePeriodSeconds": 25}}
+    )
     assert server_container(docs)["lifecycle"]["preStop"]["exec"]["command"] == [
         "sleep",
         "15",
@@ -262,7 +268,7 @@ def test_checksum_changes_when_batching_or_monitoring_config_changes():
     base = checksum({"batching": {"enabled": True}})["checksum/config"]
     changed = checksum({"batching": {"enabled": True, "maxBatchSize": 64}})
     assert changed["checksum/config"] != base
-    path = checksum({"monitoring": {"path": "/metrics"}})["checksum/config"]
+    path = checksum({"metrics": {"path": "/metrics"}})["checksum/config"]
     assert path != checksum({})["checksum/config"]
 
 
@@ -296,7 +302,7 @@ def test_rest_timeout_and_monitoring_flags_follow_values():
     assert flags["rest_api_timeout_in_ms"] == "45000"
     assert flags["monitoring_config_file"].endswith("/monitoring.config")
     assert "monitoring_config_file" not in server_flags(
-        render({"monitoring": {"enabled": False}})
+        render({"metrics": {"enabled": False}})
     )
 
 
@@ -312,11 +318,11 @@ def test_batching_renders_the_parameters_file_and_flags():
 
 
 def test_grpc_max_connection_age_renders_channel_arguments():
-    flags = server_flags(render({"grpc": {"maxConnectionAgeMs": 9000}}))
+    flags = server_flags(render({"server": {"grpc": {"maxConnectionAgeMs": 9000}}}))
     assert flags["grpc_channel_arguments"] == (
         "grpc.max_connection_age_ms=9000,grpc.max_connection_age_grace_ms=2000"
     )
-    off = {"grpc": {"maxConnectionAgeMs": 0, "maxConnectionAgeGraceMs": 0}}
+    off = {"server": {"grpc": {"maxConnectionAgeMs": 0, "maxConnectionAgeGraceMs": 0}}}
     assert "grpc_channel_arguments" not in server_flags(render(off))
 
 

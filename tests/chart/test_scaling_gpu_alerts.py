@@ -111,12 +111,12 @@ def test_an_explicit_gpu_tag_is_not_suffixed_twice():
             "replicaCount (or autoscaling.minReplicas) >= 2",
         ),
         (
-            {"prometheusRule": {"enabled": True}, "monitoring": {"enabled": False}},
-            "prometheusRule.enabled needs monitoring.enabled",
+            {"metrics": {"enabled": False, "prometheusRule": {"enabled": True}}},
+            "metrics.prometheusRule.enabled needs metrics.enabled",
         ),
         (
-            {"prometheusRule": {"enabled": True}},
-            "prometheusRule.enabled needs serviceMonitor.enabled",
+            {"metrics": {"prometheusRule": {"enabled": True}}},
+            "metrics.prometheusRule.enabled needs metrics.serviceMonitor.enabled",
         ),
         ({"gpu": {"perProcessGpuMemoryFraction": 1.5}}, "perProcessGpuMemoryFraction"),
     ],
@@ -192,7 +192,7 @@ def test_one_value_turns_metrics_on_and_the_crs_are_opt_in():
     annotations = deployment(docs)["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
     assert not objects(docs, "PrometheusRule") and not objects(docs, "ServiceMonitor")
-    off = render(values={"monitoring": {"enabled": False}})
+    off = render(values={"metrics": {"enabled": False}})
     assert "monitoring_config_file" not in server_flags(off)
 
 

@@ -32,7 +32,7 @@ def test_gateway_page_returns_the_right_label(
     version_dir = publish_version(trained_models[1], release.base_path, 1)
     sets = {
         "modelStorage.hostPath.path": str(release.models_dir),
-        "ingress.enabled": "false",
+        "ingress.rest.enabled": "false",
         "gateway.ingress.enabled": "false",
         "gateway.replicaCount": "1",
     }

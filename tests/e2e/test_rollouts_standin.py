@@ -11,7 +11,7 @@ time, one per client setup, while each step changes something:
     c. `helm upgrade` changing the server config: rolling update;
     d. delete a pod;
     e. scale down from 2 replicas to 1;
-    f. 3 replicas with a short `grpc.maxConnectionAgeMs`: gRPC load through the
+    f. 3 replicas with a short `server.grpc.maxConnectionAgeMs`: gRPC load through the
        Service reaches every pod (each >= 20% by its own request_count metric).
 
 Every load is a `tfs-load run --in-cluster` Job aimed at a Service, as users'
@@ -99,8 +99,8 @@ GRPC_REPLICAS = 3
 GRPC_MIN_SHARE = 0.20
 GRPC_SETS = {
     "replicaCount": str(GRPC_REPLICAS),
-    "grpc.maxConnectionAgeMs": "1000",
-    "grpc.maxConnectionAgeGraceMs": "5000",
+    "server.grpc.maxConnectionAgeMs": "1000",
+    "server.grpc.maxConnectionAgeGraceMs": "5000",
 }
 
 
@@ -128,8 +128,8 @@ DESIGNS: dict[str, tuple[dict[str, str], tuple[Setup, ...]]] = {
     "baseline": (
         {
             "drainProxy.enabled": "false",
-            "grpc.maxConnectionAgeMs": "0",
-            "grpc.maxConnectionAgeGraceMs": "0",
+            "server.grpc.maxConnectionAgeMs": "0",
+            "server.grpc.maxConnectionAgeGraceMs": "0",
         },
         (
             Setup("rest-service-naive", "rest", False, False, False),

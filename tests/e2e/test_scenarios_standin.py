@@ -138,7 +138,7 @@ SCENARIOS = {
     "04-kind-hostpath": Scenario("04-kind-hostpath-values.yaml"),
     "05-batching-monitoring": Scenario(
         "05-batching-monitoring-values.yaml",
-        sets={**HOST_VOLUME, "serviceMonitor.enabled": "false"},
+        sets={**HOST_VOLUME, "metrics.serviceMonitor.enabled": "false"},
         note="ServiceMonitor off: no Prometheus Operator CRDs on this cluster",
     ),
     "06-ingress": Scenario("06-ingress-values.yaml", unsupported=needs_ingress),
@@ -154,8 +154,8 @@ SCENARIOS = {
         "10-observability-values.yaml",
         sets={
             **HOST_VOLUME,
-            "serviceMonitor.enabled": "false",
-            "prometheusRule.enabled": "false",
+            "metrics.serviceMonitor.enabled": "false",
+            "metrics.prometheusRule.enabled": "false",
         },
         note="ServiceMonitor and PrometheusRule off: no Prometheus Operator CRDs here",
     ),
@@ -271,8 +271,8 @@ def test_scenario_on_standin(
         assert "Phase:          Succeeded" in test.stdout, test.stdout
 
     metrics = []
-    if values["monitoring"]["enabled"]:
-        metrics = ["--metrics-path", values["monitoring"]["path"]]
+    if values["metrics"]["enabled"]:
+        metrics = ["--metrics-path", values["metrics"]["path"]]
     smoke = run_smoke(
         kube,
         release.name,
@@ -289,7 +289,7 @@ def test_scenario_on_standin(
 
     # The load runs where users' in-cluster clients do: a Job aimed at the Service.
     host = kube.service_host(release.namespace, release.name)
-    port = values["service"]["httpPort"]
+    port = values["service"]["ports"]["http"]
     request = release.base_path / str(max(scenario.versions))
     summary = run_load(
         load_argv(

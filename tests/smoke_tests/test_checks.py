@@ -205,7 +205,7 @@ def test_a_metrics_404_names_the_monitoring_flag_and_chart_value(tmp_path):
     assert results["rest.metrics"].status == "fail"
     assert "HTTP 404" in detail
     assert "--monitoring_config_file" in detail
-    assert "monitoring.enabled" in detail
+    assert "metrics.enabled" in detail
     assert f'path: "{path}"' in detail
 
 

@@ -205,7 +205,7 @@ def test_standin_without_monitoring_gets_a_metrics_404_that_names_the_flag(
     assert metrics["status"] == "fail"
     assert "HTTP 404" in metrics["detail"]
     assert "--monitoring_config_file" in metrics["detail"]
-    assert "monitoring.enabled" in metrics["detail"]
+    assert "metrics.enabled" in metrics["detail"]
 
 
 def test_standin_rest_only_runs_without_grpc_or_tensorflow(

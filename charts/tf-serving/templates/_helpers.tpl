@@ -29,23 +29,42 @@ Chart name and version for the helm.sh/chart label.
 {{- end }}
 
 {{/*
-Common labels.
+The one label helper, per component: (dict "root" $ "component" "model-server"|"gateway").
+Selector labels are immutable after install: never add version or chart to them. The
+gateway's `name` differs from the server's, so neither selects the other's pods.
 */}}
-{{- define "tf-serving.labels" -}}
-helm.sh/chart: {{ include "tf-serving.chart" . }}
-{{ include "tf-serving.selectorLabels" . }}
-app.kubernetes.io/version: {{ include "tf-serving.imageTag" . | quote }}
-app.kubernetes.io/component: model-server
+{{- define "tf-serving.componentSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "tf-serving.name" .root }}{{ if eq .component "gateway" }}-gateway{{ end }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end }}
+
+{{- define "tf-serving.componentLabels" -}}
+{{- $version := ternary .root.Values.gateway.image.tag (include "tf-serving.imageTag" .root) (eq .component "gateway") -}}
+helm.sh/chart: {{ include "tf-serving.chart" .root }}
+{{ include "tf-serving.componentSelectorLabels" . }}
+app.kubernetes.io/version: {{ $version | quote }}
+app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/part-of: tf-serving
-app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end }}
 
 {{/*
-Selector labels. Immutable after install: never add version or chart here.
+Labels and selector labels of the model server and of the gateway.
 */}}
+{{- define "tf-serving.labels" -}}
+{{ include "tf-serving.componentLabels" (dict "root" . "component" "model-server") }}
+{{- end }}
+
 {{- define "tf-serving.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "tf-serving.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+{{ include "tf-serving.componentSelectorLabels" (dict "root" . "component" "model-server") }}
+{{- end }}
+
+{{- define "tf-serving.gatewayLabels" -}}
+{{ include "tf-serving.componentLabels" (dict "root" . "component" "gateway") }}
+{{- end }}
+
+{{- define "tf-serving.gatewaySelectorLabels" -}}
+{{ include "tf-serving.componentSelectorLabels" (dict "root" . "component" "gateway") }}
 {{- end }}
 
 {{/*
@@ -60,14 +79,10 @@ ServiceAccount name.
 {{- end }}
 
 {{/*
-Image tag: image.tag or the appVersion. `latest` is refused because it makes rollouts unrepeatable.
+Image tag: image.tag or the appVersion (tf-serving.validateValues.image refuses `latest`).
 */}}
 {{- define "tf-serving.imageTag" -}}
-{{- $tag := .Values.image.tag | default .Chart.AppVersion | toString }}
-{{- if or (eq $tag "latest") (hasPrefix "latest-" $tag) }}
-{{- fail (printf "image.tag: %q is not allowed; pin a release such as %q (allowed: an explicit version tag, never latest)" $tag .Chart.AppVersion) }}
-{{- end }}
-{{- $tag }}
+{{- .Values.image.tag | default .Chart.AppVersion | toString }}
 {{- end }}
 
 {{/*
@@ -94,46 +109,17 @@ Call with (dict "model" $m "root" $).
 {{- end }}
 
 {{/*
-All models as a JSON list, the primary model first, each validated. Keys default as for `model`.
+All models as a JSON list, the primary model first. Keys default as for `model`; the schema checks
+each entry and tf-serving.validateValues.models checks them together.
 */}}
 {{- define "tf-serving.models" -}}
 {{- $models := list }}
-{{- $names := dict }}
 {{- $all := prepend (.Values.extraModels | default list) .Values.model }}
-{{- range $i, $m := $all }}
-{{- $key := ternary "model" (printf "extraModels[%d]" (sub $i 1)) (eq $i 0) }}
-{{- if not $m.name }}
-{{- fail (printf "%s.name is required (the name clients use in /v1/models/<name>)" $key) }}
-{{- end }}
-{{- if hasKey $names $m.name }}
-{{- fail (printf "%s.name: %q is used by more than one model; model names must be unique" $key $m.name) }}
-{{- end }}
-{{- $_ := set $names $m.name true }}
+{{- range $m := $all }}
 {{- $policy := $m.versionPolicy | default "latest" }}
-{{- if not (has $policy (list "latest" "all" "specific")) }}
-{{- fail (printf "%s.versionPolicy: %q is not allowed; allowed values: latest, all, specific" $key $policy) }}
-{{- end }}
 {{- $specific := $m.specificVersions | default list }}
-{{- if and (eq $policy "specific") (empty $specific) }}
-{{- fail (printf "%s.specificVersions must list at least one version when %s.versionPolicy is specific" $key $key) }}
-{{- end }}
 {{- $latest := $m.latestVersions | default 1 | int }}
 {{- $labels := $m.versionLabels | default dict }}
-{{- range $label, $version := $labels }}
-{{- if not (regexMatch "^[a-zA-Z_][a-zA-Z0-9_-]*$" $label) }}
-{{- fail (printf "%s.versionLabels: label %q is invalid; use letters, digits, _ and -" $key $label) }}
-{{- end }}
-{{- if not (regexMatch "^[0-9]+$" (toString $version)) }}
-{{- fail (printf "%s.versionLabels.%s: %v is not a version; labels map to integer versions" $key $label $version) }}
-{{- end }}
-{{- if eq $policy "specific" }}
-{{- $served := list }}
-{{- range $specific }}{{ $served = append $served (toString (int .)) }}{{ end }}
-{{- if not (has (toString (int $version)) $served) }}
-{{- fail (printf "%s.versionLabels.%s: version %v is not in %s.specificVersions %v; a label must point at a served version" $key $label $version $key $served) }}
-{{- end }}
-{{- end }}
-{{- end }}
 {{- $basePath := include "tf-serving.modelBasePath" (dict "model" $m "root" $) }}
 {{- $models = append $models (dict "sizeBytes" (int64 ($m.sizeBytes | default 0)) "name" $m.name "basePath" $basePath "platform" ($m.platform | default "tensorflow") "versionPolicy" $policy "latestVersions" $latest "specificVersions" $specific "versionLabels" $labels) }}
 {{- end }}
@@ -185,13 +171,13 @@ Value of --grpc_channel_arguments ("" when none).
 */}}
 {{- define "tf-serving.grpcChannelArguments" -}}
 {{- $args := list }}
-{{- if gt (int .Values.grpc.maxConnectionAgeMs) 0 }}
-{{- $args = append $args (printf "grpc.max_connection_age_ms=%d" (int .Values.grpc.maxConnectionAgeMs)) }}
+{{- if gt (int .Values.server.grpc.maxConnectionAgeMs) 0 }}
+{{- $args = append $args (printf "grpc.max_connection_age_ms=%d" (int .Values.server.grpc.maxConnectionAgeMs)) }}
 {{- end }}
-{{- if gt (int .Values.grpc.maxConnectionAgeGraceMs) 0 }}
-{{- $args = append $args (printf "grpc.max_connection_age_grace_ms=%d" (int .Values.grpc.maxConnectionAgeGraceMs)) }}
+{{- if gt (int .Values.server.grpc.maxConnectionAgeGraceMs) 0 }}
+{{- $args = append $args (printf "grpc.max_connection_age_grace_ms=%d" (int .Values.server.grpc.maxConnectionAgeGraceMs)) }}
 {{- end }}
-{{- range $k, $v := .Values.grpc.channelArguments }}
+{{- range $k, $v := .Values.server.grpc.channelArguments }}
 {{- $args = append $args (printf "%s=%v" $k $v) }}
 {{- end }}
 {{- join "," $args }}
@@ -214,7 +200,7 @@ True ("true") when the image tag is a release >= 2.15.1, the first with the gRPC
 {{- end }}
 
 {{/*
-The model volume source for modelStorage.type.
+The model volume source for modelStorage.type (an enum in the schema).
 */}}
 {{- define "tf-serving.modelVolume" -}}
 {{- $s := .Values.modelStorage }}
@@ -224,7 +210,7 @@ persistentVolumeClaim:
   readOnly: {{ $s.readOnly }}
 {{- else if eq $s.type "existingClaim" }}
 persistentVolumeClaim:
-  claimName: {{ required "modelStorage.existingClaim is required when modelStorage.type is existingClaim (the name of a PVC holding <model>/<version>/saved_model.pb)" $s.existingClaim }}
+  claimName: {{ $s.existingClaim }}
   readOnly: {{ $s.readOnly }}
 {{- else if eq $s.type "hostPath" }}
 hostPath:
@@ -235,22 +221,17 @@ emptyDir:
   {{- with $s.emptyDir.sizeLimit }}
   sizeLimit: {{ . }}
   {{- end }}
-{{- else }}
-{{- fail (printf "modelStorage.type: %q is not allowed; allowed values: persistentVolumeClaim, existingClaim, hostPath, emptyDir" $s.type) }}
 {{- end }}
 {{- end }}
 
 {{/*
-Bytes in a Kubernetes memory quantity such as 512Mi, 2Gi, 1G or 1048576.
+Bytes in a Kubernetes memory quantity such as 512Mi, 2Gi, 1G or 1048576 (the schema's pattern).
 */}}
 {{- define "tf-serving.quantityBytes" -}}
 {{- $q := toString . }}
 {{- $number := regexFind "^[0-9.]+" $q }}
 {{- $unit := trimPrefix $number $q }}
-{{- $multipliers := dict "" 1 "k" 1000 "K" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 }}
-{{- if not (hasKey $multipliers $unit) }}
-{{- fail (printf "resources.limits.memory: cannot read %q; use a quantity such as 2Gi or 512Mi" $q) }}
-{{- end }}
+{{- $multipliers := dict "" 1 "k" 1000 "K" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "P" 1000000000000000 "E" 1000000000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "Pi" 1125899906842624 "Ei" 1152921504606846976 }}
 {{- mulf (float64 $number) (get $multipliers $unit) | int64 }}
 {{- end }}
 
@@ -270,23 +251,6 @@ A warning line when the memory limit is below 2 x the models' total size while h
 {{- printf "WARNING: resources.limits.memory (%v) is below 2 x the models' size (%d bytes). During a version swap the old and new versions are loaded together and the pod may be OOM-killed: raise the limit, or set server.fileSystemPollWaitSeconds: 0 and server.modelConfigPollSeconds: 0." $limits.memory (mul 2 $total) }}
 {{- end }}
 {{- end }}
-{{- end }}
-
-{{/*
-Gateway labels. Its `name` differs from the server's, so neither selects the other's pods.
-*/}}
-{{- define "tf-serving.gatewaySelectorLabels" -}}
-app.kubernetes.io/name: {{ include "tf-serving.name" . }}-gateway
-app.kubernetes.io/instance: {{ .Release.Name }}
-{{- end }}
-
-{{- define "tf-serving.gatewayLabels" -}}
-helm.sh/chart: {{ include "tf-serving.chart" . }}
-{{ include "tf-serving.gatewaySelectorLabels" . }}
-app.kubernetes.io/version: {{ .Values.gateway.image.tag | quote }}
-app.kubernetes.io/component: gateway
-app.kubernetes.io/part-of: tf-serving
-app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{/*
@@ -310,20 +274,21 @@ Replicas the release keeps at least: the HPA's minimum when autoscaling, else re
 {{- end }}
 
 {{/*
-Port the server's REST API listens on: behind the drain proxy its own port, else server.restPort.
+Port the server's REST API listens on: behind the drain proxy its own port, else server.ports.http.
 */}}
 {{- define "tf-serving.serverRestPort" -}}
-{{- if .Values.drainProxy.enabled }}{{ .Values.drainProxy.serverRestPort }}{{ else }}{{ .Values.server.restPort }}{{ end }}
+{{- if .Values.drainProxy.enabled }}{{ .Values.drainProxy.serverHttpPort }}{{ else }}{{ .Values.server.ports.http }}{{ end }}
 {{- end }}
 
 {{/*
-Every cross-field check of the server's values, bitnami style: each
-`tf-serving.validateValues.*` helper prints one line per problem (naming the key and the fix),
-and this one fails once with all of them. Empty output when the values are consistent.
+Every cross-field rule of the chart, bitnami style; per-field rules (types, enums, patterns,
+ranges) are in values.schema.json and nowhere else, except image.tag's (validateValues.image says why). Each `tf-serving.validateValues.*` helper
+prints one line per problem (naming the keys and the fix), and this one fails once with all of
+them. Included from the Deployment, which every install renders.
 */}}
 {{- define "tf-serving.validateValues" -}}
 {{- $messages := list }}
-{{- range list "ports" "shutdown" "polling" "threads" "channelArguments" "probes" "modelFetch" }}
+{{- range list "renamed" "image" "models" "modelStorage" "modelFetch" "ports" "shutdown" "polling" "threads" "channelArguments" "batching" "probes" "ingress" "metrics" "autoscaling" "podDisruptionBudget" }}
 {{- $out := include (printf "tf-serving.validateValues.%s" .) $ | trim }}
 {{- if $out }}{{ $messages = concat $messages (splitList "\n" $out) }}{{ end }}
 {{- end }}
@@ -333,21 +298,117 @@ and this one fails once with all of them. Empty output when the values are consi
 {{- end }}
 
 {{/*
+Values renamed in chart 0.6.0 (README, Upgrading). The schema accepts the old keys only so that
+this check can name their new place.
+*/}}
+{{- define "tf-serving.validateValues.renamed" -}}
+{{- $renamed := dict
+  "monitoring" "metrics"
+  "serviceMonitor" "metrics.serviceMonitor"
+  "prometheusRule" "metrics.prometheusRule"
+  "grpcIngress" "ingress.grpc"
+  "ingress.enabled" "ingress.rest.enabled"
+  "ingress.className" "ingress.rest.className"
+  "ingress.annotations" "ingress.rest.annotations"
+  "ingress.hosts" "ingress.rest.hosts"
+  "ingress.tls" "ingress.rest.tls"
+  "grpc" "server.grpc"
+  "server.grpcPort" "server.ports.grpc"
+  "server.restPort" "server.ports.http"
+  "service.httpPort" "service.ports.http"
+  "service.grpcPort" "service.ports.grpc"
+  "drainProxy.serverRestPort" "drainProxy.serverHttpPort"
+  "shareProcessNamespace" "shutdown.shareProcessNamespace"
+  "preStopSleepSeconds" "shutdown.preStopSleepSeconds"
+  "endpointRemovalSeconds" "shutdown.endpointRemovalSeconds"
+  "terminationGracePeriodSeconds" "shutdown.terminationGracePeriodSeconds"
+  "gateway.port" "gateway.ports.http"
+  "gateway.service.port" "gateway.service.ports.http" }}
+{{- range $old, $new := $renamed }}
+{{- $node := $.Values }}
+{{- $found := true }}
+{{- range splitList "." $old }}
+{{- if and $found (kindIs "map" $node) (hasKey $node .) }}{{ $node = get $node . }}{{ else }}{{ $found = false }}{{ end }}
+{{- end }}
+{{- if $found }}
+{{ printf "%s was renamed to %s in chart 0.6.0: move the setting there (chart README, Upgrading)" $old $new }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+`latest` makes rollouts unrepeatable. A per-field rule kept here rather than in the schema: JSON
+Schema's `not` fails with "'not' failed", which names no fix.
+*/}}
+{{- define "tf-serving.validateValues.image" -}}
+{{- $tag := include "tf-serving.imageTag" . }}
+{{- if or (eq $tag "latest") (hasPrefix "latest-" $tag) }}
+{{ printf "image.tag: %q is not allowed; pin a release such as %q (allowed: an explicit version tag, never latest)" $tag .Chart.AppVersion }}
+{{- end }}
+{{- end }}
+
+{{/*
+Models together: unique names, a version list for `specific`, labels on served versions.
+*/}}
+{{- define "tf-serving.validateValues.models" -}}
+{{- $names := dict }}
+{{- range $i, $m := prepend (.Values.extraModels | default list) .Values.model }}
+{{- $key := ternary "model" (printf "extraModels[%d]" (sub $i 1)) (eq $i 0) }}
+{{- if hasKey $names $m.name }}
+{{ printf "%s.name: %q is used by more than one model; model names must be unique" $key $m.name }}
+{{- end }}
+{{- $_ := set $names $m.name true }}
+{{- if eq ($m.versionPolicy | default "latest") "specific" }}
+{{- $served := list }}
+{{- range $m.specificVersions | default list }}{{ $served = append $served (toString (int .)) }}{{ end }}
+{{- if not $served }}
+{{ printf "%s.specificVersions must list at least one version when %s.versionPolicy is specific" $key $key }}
+{{- end }}
+{{- range $label, $version := $m.versionLabels | default dict }}
+{{- if and $served (not (has (toString (int $version)) $served)) }}
+{{ printf "%s.versionLabels.%s: version %v is not in %s.specificVersions %v; a label must point at a served version" $key $label $version $key $served }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "tf-serving.validateValues.modelStorage" -}}
+{{- if and (eq .Values.modelStorage.type "existingClaim") (not .Values.modelStorage.existingClaim) }}
+{{ print "modelStorage.existingClaim is required when modelStorage.type is existingClaim: the name of a PVC holding <model>/<version>/saved_model.pb" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The fetch init container needs a source and writes into the model volume.
+*/}}
+{{- define "tf-serving.validateValues.modelFetch" -}}
+{{- if .Values.modelFetch.enabled }}
+{{- if not .Values.modelFetch.source }}
+{{ print "modelFetch.source is required when modelFetch.enabled: s3://bucket/prefix, gs://bucket/prefix or https://.../model.tar.gz" }}
+{{- end }}
+{{- if and (has .Values.modelStorage.type (list "persistentVolumeClaim" "existingClaim")) .Values.modelStorage.readOnly }}
+{{ print "modelFetch.enabled writes into the model volume, but modelStorage.readOnly mounts the claim read-only: set modelStorage.readOnly=false or use modelStorage.type=emptyDir" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 Ports. Equal gRPC and REST ports: TF Serving logs an error and never opens REST
 (tensorflow_serving/model_servers/server.cc:437-459 at 2.20.0). Behind the drain proxy,
-server.restPort is the proxy's and the server's REST port is drainProxy.serverRestPort; all
+server.ports.http is the proxy's and the server's REST port is drainProxy.serverHttpPort; all
 share the pod's network namespace.
 */}}
 {{- define "tf-serving.validateValues.ports" -}}
-{{- $grpc := int .Values.server.grpcPort }}
-{{- $rest := int .Values.server.restPort }}
-{{- if eq $grpc $rest }}
-{{ printf "server.grpcPort and server.restPort are both %d: TF Serving then never opens its REST API (\"http_port cannot be same as grpc_port\"); give them different ports, e.g. server.grpcPort=8500 and server.restPort=8501" $grpc }}
+{{- $grpc := int .Values.server.ports.grpc }}
+{{- $http := int .Values.server.ports.http }}
+{{- if eq $grpc $http }}
+{{ printf "server.ports.grpc and server.ports.http are both %d: TF Serving then never opens its REST API (\"http_port cannot be same as grpc_port\"); give them different ports, e.g. server.ports.grpc=8500 and server.ports.http=8501" $grpc }}
 {{- end }}
 {{- if .Values.drainProxy.enabled }}
-{{- $port := int .Values.drainProxy.serverRestPort }}
-{{- if or (eq $port $rest) (eq $port $grpc) }}
-{{ printf "drainProxy.serverRestPort (%d) must differ from server.restPort (%d, the proxy's port) and server.grpcPort (%d); pick a free pod-internal port such as 8511" $port $rest $grpc }}
+{{- $port := int .Values.drainProxy.serverHttpPort }}
+{{- if or (eq $port $http) (eq $port $grpc) }}
+{{ printf "drainProxy.serverHttpPort (%d) must differ from server.ports.http (%d, the proxy's port) and server.ports.grpc (%d); pick a free pod-internal port such as 8511" $port $http $grpc }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -357,29 +418,30 @@ Shutdown timings under which TF Serving (no SIGTERM handler: it dies at once) co
 clients when it is killed.
 */}}
 {{- define "tf-serving.validateValues.shutdown" -}}
-{{- $preStopMs := mul (int .Values.preStopSleepSeconds) 1000 }}
-{{- $removalMs := mul (int .Values.endpointRemovalSeconds) 1000 }}
-{{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds) }}
-{{ printf "terminationGracePeriodSeconds (%v) must be greater than preStopSleepSeconds (%v), or the server is killed before it can stop" .Values.terminationGracePeriodSeconds .Values.preStopSleepSeconds }}
+{{- $s := .Values.shutdown }}
+{{- $preStopMs := mul (int $s.preStopSleepSeconds) 1000 }}
+{{- $removalMs := mul (int $s.endpointRemovalSeconds) 1000 }}
+{{- if le (int $s.terminationGracePeriodSeconds) (int $s.preStopSleepSeconds) }}
+{{ printf "shutdown.terminationGracePeriodSeconds (%v) must be greater than shutdown.preStopSleepSeconds (%v), or the server is killed before it can stop" $s.terminationGracePeriodSeconds $s.preStopSleepSeconds }}
 {{- end }}
 {{- if ge $removalMs $preStopMs }}
-{{ printf "endpointRemovalSeconds (%v) must be less than preStopSleepSeconds (%v): the server must outlive its removal from the endpoints" .Values.endpointRemovalSeconds .Values.preStopSleepSeconds }}
+{{ printf "shutdown.endpointRemovalSeconds (%v) must be less than shutdown.preStopSleepSeconds (%v): the server must outlive its removal from the endpoints" $s.endpointRemovalSeconds $s.preStopSleepSeconds }}
 {{- end }}
-{{- $age := int .Values.grpc.maxConnectionAgeMs }}
-{{- $grace := int .Values.grpc.maxConnectionAgeGraceMs }}
+{{- $age := int .Values.server.grpc.maxConnectionAgeMs }}
+{{- $grace := int .Values.server.grpc.maxConnectionAgeGraceMs }}
 {{- if gt $age 0 }}
 {{- if le $grace 0 }}
-{{ print "grpc.maxConnectionAgeGraceMs must be > 0 when grpc.maxConnectionAgeMs is set: without it gRPC core waits for in-flight calls forever, past SIGTERM" }}
+{{ print "server.grpc.maxConnectionAgeGraceMs must be > 0 when server.grpc.maxConnectionAgeMs is set: without it gRPC core waits for in-flight calls forever, past SIGTERM" }}
 {{- else }}
 {{- /* gRPC core jitters the age by +-10%. */}}
 {{- $needMs := add $removalMs (div (mul $age 11) 10) $grace }}
 {{- if gt $needMs $preStopMs }}
-{{ printf "grpc.maxConnectionAgeMs (%d, +10%% jitter) + grpc.maxConnectionAgeGraceMs (%d) + endpointRemovalSeconds (%v s) = %d ms exceeds preStopSleepSeconds (%v s): a gRPC connection could outlive the server, which dies at once on SIGTERM; lower the age or raise preStopSleepSeconds to at least %d" $age $grace .Values.endpointRemovalSeconds $needMs .Values.preStopSleepSeconds (div (add $needMs 999) 1000) }}
+{{ printf "server.grpc.maxConnectionAgeMs (%d, +10%% jitter) + server.grpc.maxConnectionAgeGraceMs (%d) + shutdown.endpointRemovalSeconds (%v s) = %d ms exceeds shutdown.preStopSleepSeconds (%v s): a gRPC connection could outlive the server, which dies at once on SIGTERM; lower the age or raise shutdown.preStopSleepSeconds to at least %d" $age $grace $s.endpointRemovalSeconds $needMs $s.preStopSleepSeconds (div (add $needMs 999) 1000) }}
 {{- end }}
 {{- end }}
 {{- end }}
-{{- if and .Values.drainProxy.enabled (lt (sub (int .Values.preStopSleepSeconds) (int .Values.endpointRemovalSeconds)) 3) }}
-{{ printf "preStopSleepSeconds (%v) must be at least endpointRemovalSeconds (%v) + 3 with drainProxy.enabled: open REST connections need time for one more request, answered with Connection: close" .Values.preStopSleepSeconds .Values.endpointRemovalSeconds }}
+{{- if and .Values.drainProxy.enabled (lt (sub (int $s.preStopSleepSeconds) (int $s.endpointRemovalSeconds)) 3) }}
+{{ printf "shutdown.preStopSleepSeconds (%v) must be at least shutdown.endpointRemovalSeconds (%v) + 3 with drainProxy.enabled: open REST connections need time for one more request, answered with Connection: close" $s.preStopSleepSeconds $s.endpointRemovalSeconds }}
 {{- end }}
 {{- end }}
 
@@ -435,20 +497,28 @@ server.extraArgs would replace the chart's (last flag wins), dropping the connec
 shutdown timing relies on.
 */}}
 {{- define "tf-serving.validateValues.channelArguments" -}}
-{{- $owned := dict "grpc.max_connection_age_ms" "grpc.maxConnectionAgeMs" "grpc.max_connection_age_grace_ms" "grpc.maxConnectionAgeGraceMs" }}
-{{- range $key, $value := .Values.grpc.channelArguments }}
+{{- $owned := dict "grpc.max_connection_age_ms" "server.grpc.maxConnectionAgeMs" "grpc.max_connection_age_grace_ms" "server.grpc.maxConnectionAgeGraceMs" }}
+{{- range $key, $value := .Values.server.grpc.channelArguments }}
 {{- $text := toString $value }}
 {{- if hasKey $owned $key }}
-{{ printf "grpc.channelArguments.%s is set by the chart: use %s instead" $key (get $owned $key) }}
+{{ printf "server.grpc.channelArguments.%s is set by the chart: use %s instead" $key (get $owned $key) }}
 {{- else if or (kindIs "invalid" $value) (eq $text "") }}
-{{ printf "grpc.channelArguments.%s has no value: TF Serving would pass an empty argument; give it a value or remove the key" $key }}
+{{ printf "server.grpc.channelArguments.%s has no value: TF Serving would pass an empty argument; give it a value or remove the key" $key }}
 {{- else if or (contains "," $text) (contains "=" $text) (contains "," $key) (contains "=" $key) }}
-{{ printf "grpc.channelArguments.%s: %q contains \",\" or \"=\", which TF Serving's --grpc_channel_arguments parser splits on without bounds checks (a part without \"=\" is read out of range, a \"=\" cuts the value); such a value cannot be passed: remove it" $key $text }}
+{{ printf "server.grpc.channelArguments.%s: %q contains \",\" or \"=\", which TF Serving's --grpc_channel_arguments parser splits on without bounds checks (a part without \"=\" is read out of range, a \"=\" cuts the value); such a value cannot be passed: remove it" $key $text }}
 {{- end }}
 {{- end }}
 {{- range .Values.server.extraArgs }}
 {{- if regexMatch "^--grpc_channel_arguments(=|$)" (toString .) }}
-{{ print "server.extraArgs: --grpc_channel_arguments would replace the chart's own flag (grpc.maxConnectionAgeMs, grpc.maxConnectionAgeGraceMs); set the arguments as grpc.channelArguments (name: value) instead" }}
+{{ print "server.extraArgs: --grpc_channel_arguments would replace the chart's own flag (server.grpc.maxConnectionAgeMs, server.grpc.maxConnectionAgeGraceMs); set the arguments as server.grpc.channelArguments (name: value) instead" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "tf-serving.validateValues.batching" -}}
+{{- with .Values.batching }}
+{{- if and .enabled .allowedBatchSizes (ne (int (last .allowedBatchSizes)) (int .maxBatchSize)) }}
+{{ printf "batching.allowedBatchSizes: the last entry (%v) must equal batching.maxBatchSize (%v)" (last .allowedBatchSizes) .maxBatchSize }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -463,11 +533,66 @@ Probe options that need a minimum server release.
 {{- end }}
 
 {{/*
-The fetch init container writes into the model volume.
+Ingresses: gRPC needs TLS (ingress-nginx serves gRPC over HTTP/2); the gateway's route shares the
+REST Ingress and must not take one of TF Serving's paths.
 */}}
-{{- define "tf-serving.validateValues.modelFetch" -}}
-{{- if and .Values.modelFetch.enabled (has .Values.modelStorage.type (list "persistentVolumeClaim" "existingClaim")) .Values.modelStorage.readOnly }}
-{{ print "modelFetch.enabled writes into the model volume, but modelStorage.readOnly mounts the claim read-only: set modelStorage.readOnly=false or use modelStorage.type=emptyDir" }}
+{{- define "tf-serving.validateValues.ingress" -}}
+{{- $gw := .Values.gateway }}
+{{- if and .Values.ingress.grpc.enabled (not .Values.ingress.grpc.tls) }}
+{{ print "ingress.grpc.tls is required when ingress.grpc.enabled is true: ingress-nginx serves gRPC over HTTP/2, which needs TLS (set ingress.grpc.tls to a list of {secretName, hosts})" }}
+{{- end }}
+{{- if and $gw.ingress.enabled (not $gw.enabled) }}
+{{ print "gateway.ingress.enabled needs gateway.enabled=true" }}
+{{- end }}
+{{- if and $gw.ingress.enabled $gw.enabled (not .Values.ingress.rest.enabled) }}
+{{ print "gateway.ingress.enabled adds a route to the REST Ingress: set ingress.rest.enabled=true" }}
+{{- end }}
+{{- if and .Values.ingress.rest.enabled $gw.enabled $gw.ingress.enabled }}
+{{- range .Values.ingress.rest.hosts }}
+{{- range .paths }}
+{{- if eq .path $gw.ingress.path }}
+{{ printf "ingress.rest.hosts path %q goes to TF Serving and to the gateway (gateway.ingress.path): serve TF Serving on /v1 and the gateway on /, or pick another gateway.ingress.path" .path }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Metrics: the ServiceMonitor scrapes TF Serving's own endpoint; the alerts select series by the
+namespace and service labels the Prometheus Operator adds when scraping through it.
+*/}}
+{{- define "tf-serving.validateValues.metrics" -}}
+{{- $m := .Values.metrics }}
+{{- if and $m.serviceMonitor.enabled (not $m.enabled) }}
+{{ print "metrics.serviceMonitor.enabled needs metrics.enabled=true: TF Serving exports metrics only with a monitoring config" }}
+{{- end }}
+{{- if and $m.prometheusRule.enabled (not $m.enabled) }}
+{{ print "metrics.prometheusRule.enabled needs metrics.enabled=true: the alerts read TF Serving's own metrics" }}
+{{- end }}
+{{- if and $m.prometheusRule.enabled (not $m.serviceMonitor.enabled) }}
+{{ print "metrics.prometheusRule.enabled needs metrics.serviceMonitor.enabled=true: the alerts select series by the namespace and service labels the Prometheus Operator adds when scraping through the ServiceMonitor" }}
+{{- end }}
+{{- end }}
+
+{{- define "tf-serving.validateValues.autoscaling" -}}
+{{- $a := .Values.autoscaling }}
+{{- if $a.enabled }}
+{{- if gt (int $a.minReplicas) (int $a.maxReplicas) }}
+{{ printf "autoscaling.minReplicas (%v) must not exceed autoscaling.maxReplicas (%v)" $a.minReplicas $a.maxReplicas }}
+{{- end }}
+{{- if and (gt (int $a.targetCPUUtilizationPercentage) 0) (not (dig "requests" "cpu" "" (.Values.resources | default dict))) }}
+{{ print "autoscaling.targetCPUUtilizationPercentage needs resources.requests.cpu (utilisation is a percentage of the request); set it, or set the target to 0 and use autoscaling.metrics" }}
+{{- end }}
+{{- if and (eq (int $a.targetCPUUtilizationPercentage) 0) (not $a.metrics) }}
+{{ print "autoscaling.enabled needs a metric: autoscaling.targetCPUUtilizationPercentage > 0 or autoscaling.metrics" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "tf-serving.validateValues.podDisruptionBudget" -}}
+{{- if and .Values.podDisruptionBudget.enabled (lt (int (include "tf-serving.minReplicas" .)) 2) }}
+{{ printf "podDisruptionBudget.enabled needs replicaCount (or autoscaling.minReplicas) >= 2 (got %v); with one replica the budget blocks every node drain" (include "tf-serving.minReplicas" .) }}
 {{- end }}
 {{- end }}
 
