@@ -212,7 +212,7 @@ def test_without_the_proxy_the_server_has_the_rest_port():
         (("drainProxy.serverHttpPort=8500",), "drainProxy.serverHttpPort (8500)"),
         (
             ("shutdown.endpointRemovalSeconds=15",),
-            "endpointRemovalSeconds (15) must be less than shutdown.preStopSleepSeconds",
+            "endpointRemovalSeconds (15) must be less than shutdown.preStopSleepSecond",
         ),
         (
             ("server.grpc.maxConnectionAgeMs=0", "shutdown.endpointRemovalSeconds=13"),
