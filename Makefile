@@ -30,13 +30,13 @@ help: ## Show this help (start with: make demo)
 
 .PHONY: tools
 tools: ## Install pinned helm, kind, kubeconform, actionlint, helm-docs, promtool and checkov into bin/
-	hack/install-tools.sh
+	hack/make-rules/install-tools.sh
 
 .PHONY: deps
 deps: $(VENV)/.installed ## Create the virtualenv and install Python dependencies
 
 $(VENV)/.installed: pyproject.toml testing/pyproject.toml hack/versions.env
-	hack/install-python-deps.sh "$(VENV)"
+	hack/make-rules/install-python-deps.sh "$(VENV)"
 
 ##@ Development
 
@@ -46,41 +46,42 @@ fmt: deps ## Format Python code with ruff
 	ruff check --fix .
 
 .PHONY: lint
-lint: deps ## Lint Python (ruff), YAML (yamllint) and the chart README against the chart
+lint: deps ## Lint Python (ruff), shell (shellcheck), YAML (yamllint) and the chart README against the chart
 	ruff format --check .
 	ruff check .
+	hack/verify/shell.sh
 	yamllint --strict .
-	python3 hack/lint_docs.py
+	python3 hack/verify/lint_docs.py
 
 .PHONY: test
 test: deps tools lint verify ## Run every check: lint, generated-file drift, chart verification, pytest
-	hack/run-pytest.sh $(PYTEST_ARGS)
+	hack/make-rules/run-pytest.sh $(PYTEST_ARGS)
 
 .PHONY: docs
 docs: tools ## Regenerate charts/tf-serving/README.md (values table) with helm-docs
-	hack/render-docs.sh
+	hack/update/render-docs.sh
 
 .PHONY: manifests
 manifests: tools ## Regenerate the plain manifests in k8s/ from the chart's default render
-	hack/render-manifests.sh
+	hack/update/render-manifests.sh
 
 .PHONY: flags
 flags: deps ## Regenerate hack/data/tf_serving_flags.json from TF Serving's source at TF_SERVING_VERSION (TF_SERVING_GIT_DIR=<clone>/.git)
 	@[[ -n "$(TF_SERVING_GIT_DIR)" ]] || { echo "set TF_SERVING_GIT_DIR to the git directory of a tensorflow/serving clone" >&2; exit 1; }
-	$(VENV)/bin/python hack/tf_serving_flags.py --git-dir "$(TF_SERVING_GIT_DIR)" --tag "$(TF_SERVING_VERSION)"
+	$(VENV)/bin/python hack/update/tf_serving_flags.py --git-dir "$(TF_SERVING_GIT_DIR)" --tag "$(TF_SERVING_VERSION)"
 
 .PHONY: protos
 protos: deps ## Regenerate tfserving_contract/tf_serving_apis.binpb (TF Serving API descriptors) from the pinned tensorflow-serving-api
-	$(VENV)/bin/python hack/tf_serving_protos.py
+	$(VENV)/bin/python hack/update/tf_serving_protos.py
 
 .PHONY: verify
 verify: deps tools ## Fail when generated files are out of date or the chart changed without a version bump
-	hack/verify-generated.sh
-	hack/chart-testing.sh version
+	hack/verify/generated.sh
+	hack/make-rules/chart-testing.sh version
 
 .PHONY: bench
 bench: deps ## Benchmark the load tester against wrk and ghz on loopback (ratios)
-	hack/bench.sh
+	hack/make-rules/bench.sh
 
 ##@ Models
 
@@ -96,30 +97,30 @@ inspect: deps ## Show the signatures of the newest exported version
 
 .PHONY: chart-lint
 chart-lint: tools deps ## helm lint --strict, render every ci/ scenario, validate with kubeconform and checkov
-	hack/verify-chart.sh
+	hack/verify/chart.sh
 
 .PHONY: chart-test
 chart-test: tools deps ## ct's checks in our script: version bump, lint, install every ci/ scenario, upgrade from the previous release under load (root; the e2e kind cluster up: E2E_KEEP_CLUSTER=1 make e2e)
-	hack/chart-testing.sh all
+	hack/make-rules/chart-testing.sh all
 
 ##@ Cluster
 
 .PHONY: standin-image
 standin-image: ## Build the TF Serving stand-in image locally (test use only)
-	hack/build-standin-image.sh
+	hack/build/standin-image.sh
 
 .PHONY: app-images
-app-images: deps ## Build the gateway and model-fetch images locally (on the stand-in's Python base)
-	hack/build-app-images.sh
+app-images: deps ## Build the gateway, model-fetch and client-tools images locally (on the client Python base)
+	hack/build/app-images.sh
 
 .PHONY: demo
 demo: deps tools ## THE MAIN COMMAND: kind cluster, export, helm install, smoke test (SERVER=auto|real|standin)
-	SERVER="$(SERVER)" hack/demo.sh "$(KIND_CLUSTER)" "$(RELEASE)"
+	SERVER="$(SERVER)" hack/make-rules/demo.sh "$(KIND_CLUSTER)" "$(RELEASE)"
 
 .PHONY: e2e
 e2e: deps tools ## Offline kind cluster, stand-in image: scenarios, smoke, load, rollouts, gateway, fetch, canary, readiness (root)
-	hack/e2e.sh $(E2E_ARGS)
+	hack/make-rules/e2e.sh $(E2E_ARGS)
 
 .PHONY: down
 down: ## Delete the kind cluster
-	hack/kind-down.sh "$(KIND_CLUSTER)"
+	hack/make-rules/kind-down.sh "$(KIND_CLUSTER)"

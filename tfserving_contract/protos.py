@@ -3,7 +3,7 @@
 ``tf_serving_apis.binpb`` (beside this module) is a ``FileDescriptorSet`` of the
 PredictionService and ModelService APIs, ModelServerConfig and every TensorFlow
 ``.proto`` they depend on, generated from the pinned tensorflow-serving-api and
-tensorflow wheels by ``hack/tf_serving_protos.py`` (``make protos``; ``make
+tensorflow wheels by ``hack/update/tf_serving_protos.py`` (``make protos``; ``make
 verify`` checks it is current). This module adds those files to a private
 descriptor pool, after the protobuf runtime's own well-known files they
 import, and builds message classes from it. The wire format is the generated

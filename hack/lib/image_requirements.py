@@ -4,7 +4,7 @@ pip resolves the named project directories (``.``, ``testing``, with extras as
 ``.[export]``) for the image's interpreter and platform (``pip install --dry-run
 --report``; nothing is installed), so an image gets what ``pip install`` of them
 would give a user on that platform. One ``name==version`` a line, the repo's own
-projects left out. Used by hack/build-python-base.sh.
+projects left out. Used by hack/workarounds/no-registry/build-python-base.sh.
 
 Typical usage example:
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# kind helpers shared by hack/kind-up.sh and hack/demo.sh (sourced, not run).
+# kind helpers shared by hack/make-rules/kind-up.sh and hack/make-rules/demo.sh (sourced, not run).
 #
 # Usage: source "${REPO_ROOT}/hack/lib/kind.sh"; use_docker_shim_if_needed IMAGE
 
 # kind starts and enters its node containers with --privileged. Where a privileged
 # root container cannot start (this project's VMs lack CAP_SYS_RESOURCE: runc says
-# "unable to apply caps"), put hack/cluster/kind/docker first on PATH so kind's
+# "unable to apply caps"), put hack/workarounds/no-cap-sys-resource/docker first on PATH so kind's
 # docker calls get every capability but that one. Probed with IMAGE (a local image
 # that has /bin/true); prints one line saying which way it went, unless
 # KIND_SHIM_QUIET=1 (a caller that probes and says so itself).

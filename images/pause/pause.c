@@ -5,7 +5,7 @@
  *
  * Sleeps until SIGTERM or SIGINT (then exits 0) and, as PID 1 of a shared PID
  * namespace, reaps every child that exits so no zombies pile up.
- * Written for this project; built statically by hack/cluster/build-pause-image.sh.
+ * Written for this project; built statically by hack/workarounds/no-registry/build-pause-image.sh.
  */
 #include <errno.h>
 #include <signal.h>

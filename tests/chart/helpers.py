@@ -19,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "charts" / "tf-serving"
 CI_DIR = CHART_DIR / "ci"
 HELM = REPO_ROOT / "bin" / "helm"
-VERIFY_CHART = REPO_ROOT / "hack" / "verify-chart.sh"
+VERIFY_CHART = REPO_ROOT / "hack" / "verify" / "chart.sh"
 FLAGS_FILE = REPO_ROOT / "hack" / "data" / "tf_serving_flags.json"
 RELEASE = "tf-serving"
 SCENARIOS = sorted(CI_DIR.glob("*-values.yaml"))
@@ -196,7 +196,7 @@ def flag_problems(args: list[str], known: dict[str, dict[str, Any]]) -> list[str
 
 
 def run_verify_chart(step: str, *scenarios: Path) -> subprocess.CompletedProcess:
-    """Run one hack/verify-chart.sh step and return the finished process."""
+    """Run one hack/verify/chart.sh step and return the finished process."""
     return subprocess.run(
         [str(VERIFY_CHART), step, *map(str, scenarios)],
         capture_output=True,

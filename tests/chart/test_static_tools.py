@@ -1,4 +1,4 @@
-"""helm lint, kubeconform and checkov on every ci/ scenario via hack/verify-chart.sh.
+"""helm lint, kubeconform and checkov on every ci/ scenario via hack/verify/chart.sh.
 
 Typical usage example:
 
@@ -68,7 +68,7 @@ def test_kubeconform_rejects_a_field_the_schema_does_not_know(tmp_path: Path):
     schemas = subprocess.run(
         [
             str(REPO_ROOT / ".venv" / "bin" / "python"),
-            str(REPO_ROOT / "hack" / "kube_schemas.py"),
+            str(REPO_ROOT / "hack" / "verify" / "kube_schemas.py"),
             pins["KUBE_VERSION_OLDEST"],
             str(REPO_ROOT / ".cache" / "kube-schemas"),
         ],

@@ -1,4 +1,4 @@
-"""Fixtures for the cluster tests: the e2e kind cluster (hack/e2e.sh).
+"""Fixtures for the cluster tests: the e2e kind cluster (hack/make-rules/e2e.sh).
 
 The tests run only when that cluster is up (tests.e2e.kube.Kube.discover: its
 kubeconfig, or CLUSTER_KUBECONFIG's, and a Ready node). Otherwise every test skips
@@ -36,7 +36,7 @@ class Cluster:
 
     @property
     def busybox_image(self) -> str:
-        """The local busybox image hack/e2e.sh loads into the node."""
+        """The local busybox image hack/make-rules/e2e.sh loads into the node."""
         return f"local/busybox:{self.versions['LOCAL_BUSYBOX_TAG']}"
 
     def kubectl(

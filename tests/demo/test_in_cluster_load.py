@@ -1,6 +1,6 @@
 """`tfs-load run --in-cluster` against `make demo`'s Service on kind, as a Job.
 
-The client tools image is built locally (hack/build-app-images.sh, nothing pulled)
+The client tools image is built locally (hack/build/app-images.sh, nothing pulled)
 and loaded into the demo's kind cluster, as a user without a registry would. On a
 machine without a registry the demo serves the TF Serving STAND-IN, so this load
 reaches the stand-in, not TensorFlow Serving.
@@ -30,10 +30,10 @@ RATE, DURATION_S = 20, 10
 @pytest.fixture(scope="module")
 def client_image(demo_cluster: None) -> str:
     """The client tools image, built here and loaded into the kind node."""
-    subprocess.run([REPO_ROOT / "hack" / "build-app-images.sh"], check=True)
+    subprocess.run([REPO_ROOT / "hack" / "build" / "app-images.sh"], check=True)
     subprocess.run(
         [
-            REPO_ROOT / "hack" / "kind-load.sh",
+            REPO_ROOT / "hack" / "make-rules" / "kind-load.sh",
             "--name",
             CLUSTER,
             constants.CLIENT_TOOLS_IMAGE,

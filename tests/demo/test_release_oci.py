@@ -1,8 +1,8 @@
 """The release path users install from, on `make demo`'s kind cluster: oci:// and pulls.
 
-hack/local-registry.sh runs the CNCF distribution registry (built from the Go module
+hack/make-rules/local-registry.sh runs the CNCF distribution registry (built from the Go module
 proxy) on 127.0.0.1:5001 and points the kind node at it, kind's local-registry
-pattern; hack/release.sh pushes the chart and the app images as the tag-triggered
+pattern; hack/make-rules/release.sh pushes the chart and the app images as the tag-triggered
 release workflow does. `helm install` from oci:// then starts a release whose pods
 the node pulls from that registry (imageID localhost:5001/...), not from `kind load`.
 The images the demo release runs are pushed too; on a machine without a registry that
@@ -74,10 +74,12 @@ def released(demo_cluster: None) -> tuple[str, dict[str, str]]:
             extra.append(ref)
             sets[f"{key}.repository"] = f"{REGISTRY}/{image['repository']}"
             sets[f"{key}.tag"] = str(image["tag"])
-    run(REPO_ROOT / "hack" / "build-app-images.sh")
-    run(REPO_ROOT / "hack" / "local-registry.sh", "up", "--name", CLUSTER)
+    run(REPO_ROOT / "hack" / "build" / "app-images.sh")
+    run(
+        REPO_ROOT / "hack" / "make-rules" / "local-registry.sh", "up", "--name", CLUSTER
+    )
     release = run(
-        REPO_ROOT / "hack" / "release.sh",
+        REPO_ROOT / "hack" / "make-rules" / "release.sh",
         REGISTRY,
         env={**os.environ, "EXTRA_IMAGES": " ".join(extra)},
     )

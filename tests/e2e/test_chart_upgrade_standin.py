@@ -1,7 +1,7 @@
 """Upgrade from the previous chart release under load, TF Serving STAND-IN image.
 
 What chart-testing's `ct install --upgrade` checks, with traffic: the previous release
-(the chart at the last commit that changed its `version`, hack/chart_releases.py) is
+(the chart at the last commit that changed its `version`, hack/verify/chart_releases.py) is
 installed with its own ci/04-kind-hostpath scenario (2 replicas, PodDisruptionBudget),
 then `helm upgrade` moves it to the working tree's chart with the same values while two
 in-cluster load Jobs send REST and gRPC to the Service. Every request must succeed and
@@ -9,7 +9,7 @@ every old pod must be replaced. This runs the stand-in image, never TensorFlow S
 
 Typical usage example:
 
-    hack/chart-testing.sh upgrade     # or: make e2e
+    hack/make-rules/chart-testing.sh upgrade     # or: make e2e
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from tests.e2e.workload import (
     wait_load_started,
 )
 
-sys.path.insert(0, str(REPO_ROOT / "hack"))
+sys.path.insert(0, str(REPO_ROOT / "hack" / "verify"))
 import chart_releases  # noqa: E402
 
 sys.path.pop(0)

@@ -73,7 +73,7 @@ def needs_default_storage_class(kube: Kube) -> str:
         return ""
     return (
         "the chart-created PVC needs a default StorageClass (dynamic provisioner); "
-        "this cluster has none (hack/kind-up.sh's offline node has one)"
+        "this cluster has none (hack/make-rules/kind-up.sh's offline node has one)"
     )
 
 

@@ -1,6 +1,6 @@
 """Headless Chromium uploads a picture on the gateway's page (TF Serving STAND-IN).
 
-Needs Debian's chromium and chromium-driver (hack/install-browser.sh); skips
+Needs Debian's chromium and chromium-driver (hack/make-rules/install-browser.sh); skips
 without them unless REQUIRE_BROWSER=1 (set by .ci/run), where it fails. The
 screenshot is kept as out/gateway/upload-page.png.
 """
@@ -27,7 +27,7 @@ def browser_binaries() -> tuple[str, str]:
     driver = shutil.which("chromedriver")
     if chromium and driver:
         return chromium, driver
-    reason = "chromium/chromedriver missing: run hack/install-browser.sh"
+    reason = "chromium/chromedriver missing: run hack/make-rules/install-browser.sh"
     if os.environ.get("REQUIRE_BROWSER") == "1":
         pytest.fail(reason)
     pytest.skip(reason)

@@ -1,4 +1,4 @@
-"""hack/chart_releases.py: one chart version names one content; the previous release.
+"""hack/verify/chart_releases.py: one chart version names one content; the previous release.
 
 Each test builds a small git repository with a chart in it, so history is real.
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "hack"))
+sys.path.insert(0, str(REPO_ROOT / "hack" / "verify"))
 import chart_releases  # noqa: E402
 
 sys.path.pop(0)

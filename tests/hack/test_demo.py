@@ -22,8 +22,8 @@ import pytest
 from loadtest.loopback import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEMO = REPO_ROOT / "hack" / "demo.sh"
-KIND_DOWN = REPO_ROOT / "hack" / "kind-down.sh"
+DEMO = REPO_ROOT / "hack" / "make-rules" / "demo.sh"
+KIND_DOWN = REPO_ROOT / "hack" / "make-rules" / "kind-down.sh"
 EXIT_NO_PULL = 3
 PULL_CHECK_SECONDS = 3
 
@@ -39,7 +39,8 @@ def docker_answers() -> bool:
 
 
 pytestmark = pytest.mark.skipif(
-    not docker_answers(), reason="no Docker daemon answers (hack/dockerd-up.sh)"
+    not docker_answers(),
+    reason="no Docker daemon answers (hack/make-rules/dockerd-up.sh)",
 )
 
 

@@ -1,6 +1,6 @@
 """The order and idempotency of `make demo`, with recording stand-ins for the CLIs.
 
-hack/demo.sh runs from a scratch copy of the repository whose bin/ holds small
+hack/make-rules/demo.sh runs from a scratch copy of the repository whose bin/ holds small
 stub programs (docker, kind, helm, kubectl, make, python) that only log their
 arguments. The real cluster path needs registry access, which this machine does
 not have; these tests check what the script asks the tools to do, and that a
@@ -22,7 +22,7 @@ CLUSTER = "demo-flow"
 RELEASE = "demo-release"
 
 STUB = r"""#!/usr/bin/env bash
-# Records its argv; answers the few queries hack/demo.sh makes.
+# Records its argv; answers the few queries hack/make-rules/demo.sh makes.
 echo "$(basename "$0") $*" >>"${STUB_CALLS}"
 case "$(basename "$0") $1 $2" in
   "kind get clusters") cat "${STUB_STATE}/clusters" 2>/dev/null ;;
@@ -49,10 +49,10 @@ def scratch_repo(tmp_path: Path) -> Path:
     """A copy of what demo.sh reads, with recording stubs in bin/ and .venv/bin/."""
     repo = tmp_path / "repo"
     for relative in [
-        "hack/demo.sh",
-        "hack/dockerd-up.sh",
+        "hack/make-rules/demo.sh",
+        "hack/make-rules/dockerd-up.sh",
         "hack/versions.env",
-        "hack/cluster/lib.sh",
+        "hack/workarounds/no-registry/lib.sh",
         "k8s/kind-config.yaml",
     ]:
         (repo / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -94,7 +94,7 @@ def run_demo(
         "MODELS_ROOT": str(repo / "models"),
     } | extra_env
     result = subprocess.run(
-        [str(repo / "hack/demo.sh"), CLUSTER, RELEASE],
+        [str(repo / "hack/make-rules/demo.sh"), CLUSTER, RELEASE],
         env=env,
         capture_output=True,
         text=True,
@@ -220,7 +220,7 @@ def test_runs_without_home_in_the_environment(scratch_repo):
     """Regression: dockerd-up.sh used $HOME unguarded and died under `env -i`."""
     calls_file = scratch_repo.parent / "calls.log"
     result = subprocess.run(
-        [str(scratch_repo / "hack/demo.sh"), CLUSTER, RELEASE],
+        [str(scratch_repo / "hack/make-rules/demo.sh"), CLUSTER, RELEASE],
         env={
             "PATH": f"{scratch_repo / 'bin'}:/usr/bin:/bin",
             "STUB_CALLS": str(calls_file),

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHIM_DIR = REPO_ROOT / "hack" / "cluster" / "kind"
+SHIM_DIR = REPO_ROOT / "hack" / "workarounds" / "no-cap-sys-resource"
 
 
 def probe(tmp_path: Path, stderr: str, status: int) -> subprocess.CompletedProcess:

@@ -1,10 +1,10 @@
-"""hack/lint_docs.py finds what the chart README lacks (`make lint` runs it)."""
+"""hack/verify/lint_docs.py finds what the chart README lacks (`make lint` runs it)."""
 
 import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "hack"))
+sys.path.insert(0, str(REPO_ROOT / "hack" / "verify"))
 import lint_docs  # noqa: E402
 
 sys.path.pop(0)

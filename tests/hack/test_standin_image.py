@@ -1,6 +1,6 @@
 """The locally built TF Serving STAND-IN image serves a model (tests only).
 
-Runs the image that hack/build-standin-image.sh built, with the session's
+Runs the image that hack/build/standin-image.sh built, with the session's
 fashion-MNIST fixture mounted under /models, on loopback ports: once with the
 chart's `command: [tensorflow_model_server]` (the server is PID 1) and once
 through the image's own entrypoint, which imitates tensorflow/serving's

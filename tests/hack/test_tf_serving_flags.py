@@ -1,4 +1,4 @@
-"""hack/tf_serving_flags.py reads flags and their defaults from TF Serving's source.
+"""hack/update/tf_serving_flags.py reads flags and their defaults from TF Serving's source.
 
 The regeneration check needs a tensorflow/serving clone: set TF_SERVING_GIT_DIR
 to its git directory (as for `make flags`), otherwise that test is skipped.
@@ -19,7 +19,7 @@ import pytest
 from tests.chart.helpers import versions_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "hack"))
+sys.path.insert(0, str(REPO_ROOT / "hack" / "update"))
 import tf_serving_flags  # noqa: E402
 
 sys.path.pop(0)
