@@ -7,9 +7,9 @@ the chart at the commit that set its version, or carry a higher version.
 
 Typical usage example:
 
-    python hack/verify/chart_releases.py check                       # exit 1 names the fix
-    python hack/verify/chart_releases.py current                     # "0.5.0"
-    python hack/verify/chart_releases.py previous --extract /tmp/prev  # "0.4.0 <commit>"
+    python hack/verify/chart_releases.py check      # exit 1 names the fix
+    python hack/verify/chart_releases.py current    # "0.6.0"
+    python hack/verify/chart_releases.py previous --extract /tmp/prev  # "0.5.0 <sha>"
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Checks that the offline kind cluster (hack/make-rules/kind-up.sh) is a working Kubernetes.
+"""The offline kind cluster (hack/make-rules/kind-up.sh) is a working Kubernetes.
 
 Usage: .venv/bin/python -m pytest tests/cluster -q -m kind   (after make e2e's
 cluster is up, e.g. E2E_KEEP_CLUSTER=1)

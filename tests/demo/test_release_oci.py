@@ -1,12 +1,13 @@
 """The release path users install from, on `make demo`'s kind cluster: oci:// and pulls.
 
-hack/make-rules/local-registry.sh runs the CNCF distribution registry (built from the Go module
-proxy) on 127.0.0.1:5001 and points the kind node at it, kind's local-registry
-pattern; hack/make-rules/release.sh pushes the chart and the app images as the tag-triggered
-release workflow does. `helm install` from oci:// then starts a release whose pods
-the node pulls from that registry (imageID localhost:5001/...), not from `kind load`.
-The images the demo release runs are pushed too; on a machine without a registry that
-is the TF Serving STAND-IN, so this proves the chart's release path, not TF Serving.
+hack/make-rules/local-registry.sh runs the CNCF distribution registry (built from the Go
+module proxy) on 127.0.0.1:5001 and points the kind node at it, kind's local-registry
+pattern; hack/make-rules/release.sh pushes the chart and the app images as the
+tag-triggered release workflow does. `helm install` from oci:// then starts a release
+whose pods the node pulls from that registry (imageID localhost:5001/...), not from
+`kind load`. The images the demo release runs are pushed too; on a machine without a
+registry that is the TF Serving STAND-IN, so this proves the chart's release path, not
+TF Serving.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """e2e fixtures: the chart on a kind cluster with the TF Serving STAND-IN.
 
-These tests install charts/tf-serving on the offline kind cluster (hack/make-rules/kind-up.sh
-with tests/e2e/kind-config.yaml) with the stand-in image
-(hack/build/standin-image.sh), never TensorFlow Serving itself. They are marked
-`kind` and run through `make e2e` (hack/make-rules/e2e.sh), which starts the cluster, loads the
+These tests install charts/tf-serving on the offline kind cluster
+(hack/make-rules/kind-up.sh with tests/e2e/kind-config.yaml) with the stand-in image
+(hack/build/standin-image.sh), never TensorFlow Serving itself. They are marked `kind`
+and run through `make e2e` (hack/make-rules/e2e.sh), which starts the cluster, loads the
 images and tears everything down. Without a cluster they skip, unless
 E2E_REQUIRE_CLUSTER=1 (set by hack/make-rules/e2e.sh), where they fail.
 

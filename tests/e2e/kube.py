@@ -1,11 +1,11 @@
 """kubectl/helm helpers for the e2e suite on the kind cluster (STAND-IN image).
 
-The cluster is the offline kind cluster hack/make-rules/e2e.sh starts (hack/make-rules/kind-up.sh with
-tests/e2e/kind-config.yaml). Everything shells out to the pinned binaries: kubectl
-from hack/workarounds/no-registry/build-kubernetes.sh's cache (else PATH) and helm from bin/. The
-host reaches no pod or Service IP: traffic goes through port-forward or from load
-Jobs inside the cluster, and a test that inspects one pod uses the API server's
-proxy (ApiProxy).
+The cluster is the offline kind cluster hack/make-rules/e2e.sh starts
+(hack/make-rules/kind-up.sh with tests/e2e/kind-config.yaml). Everything shells out to
+the pinned binaries: kubectl from hack/workarounds/no-registry/build-kubernetes.sh's
+cache (else PATH) and helm from bin/. The host reaches no pod or Service IP: traffic
+goes through port-forward or from load Jobs inside the cluster, and a test that inspects
+one pod uses the API server's proxy (ApiProxy).
 
 Typical usage example:
 
@@ -36,7 +36,8 @@ CHART_DIR = REPO_ROOT / "charts" / "tf-serving"
 CACHE_DIR = Path(
     os.environ.get("K8S_CACHE_DIR", Path.home() / ".cache" / "tf-serving-k8s")
 )
-# hack/make-rules/e2e.sh's kind cluster; hack/make-rules/kind-up.sh writes its kubeconfig here.
+# hack/make-rules/e2e.sh's kind cluster; hack/make-rules/kind-up.sh writes its
+# kubeconfig here.
 KIND_CLUSTER = "tf-serving-e2e"
 DEFAULT_KUBECONFIG = CACHE_DIR / f"kind-{KIND_CLUSTER}.kubeconfig"
 # Where the offline node's default StorageClass (kube-controller-manager's hostPath

@@ -1,11 +1,12 @@
 """Upgrade from the previous chart release under load, TF Serving STAND-IN image.
 
 What chart-testing's `ct install --upgrade` checks, with traffic: the previous release
-(the chart at the last commit that changed its `version`, hack/verify/chart_releases.py) is
-installed with its own ci/04-kind-hostpath scenario (2 replicas, PodDisruptionBudget),
-then `helm upgrade` moves it to the working tree's chart with the same values while two
-in-cluster load Jobs send REST and gRPC to the Service. Every request must succeed and
-every old pod must be replaced. This runs the stand-in image, never TensorFlow Serving.
+(the chart at the last commit that changed its `version`, hack/verify/chart_releases.py)
+is installed with its own ci/04-kind-hostpath scenario (2 replicas,
+PodDisruptionBudget), then `helm upgrade` moves it to the working tree's chart with the
+same values while two in-cluster load Jobs send REST and gRPC to the Service. Every
+request must succeed and every old pod must be replaced. This runs the stand-in image,
+never TensorFlow Serving.
 
 Typical usage example:
 

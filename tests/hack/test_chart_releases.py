@@ -1,4 +1,4 @@
-"""hack/verify/chart_releases.py: one chart version names one content; the previous release.
+"""hack/verify/chart_releases.py: one chart version names one content; previous release.
 
 Each test builds a small git repository with a chart in it, so history is real.
 

@@ -1,10 +1,10 @@
 """The order and idempotency of `make demo`, with recording stand-ins for the CLIs.
 
-hack/make-rules/demo.sh runs from a scratch copy of the repository whose bin/ holds small
-stub programs (docker, kind, helm, kubectl, make, python) that only log their
-arguments. The real cluster path needs registry access, which this machine does
-not have; these tests check what the script asks the tools to do, and that a
-second run reuses the cluster and the exported model.
+hack/make-rules/demo.sh runs from a scratch copy of the repository whose bin/ holds
+small stub programs (docker, kind, helm, kubectl, make, python) that only log their
+arguments. The real cluster path needs registry access, which this machine does not
+have; these tests check what the script asks the tools to do, and that a second run
+reuses the cluster and the exported model.
 
 Typical usage example:
 

@@ -1,9 +1,9 @@
 """The locally built HAProxy image drains keep-alive clients (REST drain sidecar).
 
-Runs the image that hack/workarounds/no-registry/build-drain-proxy-image.sh built. Checks its metadata, the
-tools the chart's preStop hook needs, and that the chart's rendered haproxy.cfg parses
-inside it. What that config does on a soft stop is tested with the same Debian
-haproxy release on the host, in tests/chart/test_drain_proxy.py.
+Runs the image that hack/workarounds/no-registry/build-drain-proxy-image.sh built.
+Checks its metadata, the tools the chart's preStop hook needs, and that the chart's
+rendered haproxy.cfg parses inside it. What that config does on a soft stop is tested
+with the same Debian haproxy release on the host, in tests/chart/test_drain_proxy.py.
 
 Typical usage example:
 
@@ -49,7 +49,10 @@ def image_present() -> bool:
 
 pytestmark = pytest.mark.skipif(
     not image_present(),
-    reason=f"{IMAGE} not built (hack/workarounds/no-registry/build-drain-proxy-image.sh) or no Docker daemon",
+    reason=(
+        f"{IMAGE} not built (hack/workarounds/no-registry/build-drain-proxy-image.sh) "
+        "or no Docker daemon"
+    ),
 )
 
 

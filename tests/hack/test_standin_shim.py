@@ -1,4 +1,4 @@
-"""The stand-in image's tensorflow_model_server shim hands PID and signals to the server.
+"""The stand-in image's tensorflow_model_server shim hands its PID to the server.
 
 Shell lint of every script (shellcheck, executable, strict mode) is `make lint`
 (hack/verify/shell.sh).

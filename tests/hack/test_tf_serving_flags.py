@@ -1,4 +1,4 @@
-"""hack/update/tf_serving_flags.py reads flags and their defaults from TF Serving's source.
+"""hack/update/tf_serving_flags.py reads flags and defaults from TF Serving's source.
 
 The regeneration check needs a tensorflow/serving clone: set TF_SERVING_GIT_DIR
 to its git directory (as for `make flags`), otherwise that test is skipped.

@@ -1,7 +1,8 @@
 """Write a single-layer OCI image archive from local files (no registry, no Docker).
 
-Usage: python3 hack/workarounds/no-registry/oci_archive.py --name tfserving.local/pause:1 \
-    --add /tmp/pause:/pause --entrypoint /pause --output pause.tar
+Usage: python3 hack/workarounds/no-registry/oci_archive.py \
+    --name tfserving.local/pause:1 --add /tmp/pause:/pause --entrypoint /pause \
+    --output pause.tar
 
 The archive follows the OCI image layout (oci-layout, index.json, blobs/sha256/*)
 and names the image with the org.opencontainers.image.ref.name and
