@@ -19,7 +19,7 @@ use_docker_shim_if_needed() {
     echo "[kind] ERROR: probe 'docker run --privileged ${image} /bin/true' failed: ${err}" >&2
     return 1
   fi
-  shim_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../cluster/kind" && pwd)"
+  shim_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../workarounds/no-cap-sys-resource" && pwd)"
   [[ "${KIND_SHIM_QUIET:-0}" == 1 ]] ||
     echo "[kind] privileged containers fail here (runc: unable to apply caps): kind runs through ${shim_dir}/docker" >&2
   export PATH="${shim_dir}:${PATH}"

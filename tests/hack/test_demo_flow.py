@@ -61,20 +61,19 @@ def scratch_repo(tmp_path: Path) -> Path:
     scenario.parent.mkdir(parents=True)
     scenario.write_text("image:\n  pullPolicy: IfNotPresent\n")
     (repo / "hack/lib").mkdir()
-    shutil.copy2(REPO_ROOT / "hack/lib/kind.sh", repo / "hack/lib/kind.sh")
-    for directory, names in [
-        ("bin", ["docker", "kind", "helm", "kubectl", "make"]),
-        (".venv/bin", ["python"]),
-        (
-            "hack",
-            ["kind-up.sh", "build-standin-image.sh", "build-drain-proxy-image.sh"],
-        ),
+    for lib in ("common.sh", "kind.sh"):
+        shutil.copy2(REPO_ROOT / "hack/lib" / lib, repo / "hack/lib" / lib)
+    for stub in [
+        *(f"bin/{name}" for name in ("docker", "kind", "helm", "kubectl", "make")),
+        ".venv/bin/python",
+        "hack/make-rules/kind-up.sh",
+        "hack/build/standin-image.sh",
+        "hack/workarounds/no-registry/build-drain-proxy-image.sh",
     ]:
-        (repo / directory).mkdir(parents=True, exist_ok=True)
-        for name in names:
-            stub = repo / directory / name
-            stub.write_text(STUB)
-            stub.chmod(0o755)
+        path = repo / stub
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(STUB)
+        path.chmod(0o755)
     (tmp_path / "state").mkdir()
     return repo
 
@@ -149,7 +148,7 @@ def test_without_a_registry_the_stand_in_serves_under_a_banner(scratch_repo):
     pins = versions()
     standin = f"tfserving-standin:{pins['TFS_STANDIN_TAG']}"
     steps = [
-        "build-standin-image.sh",
+        "standin-image.sh",
         "build-drain-proxy-image.sh",
         "make --no-print-directory -C",
         f"kind-up.sh --config {scratch_repo}/k8s/kind-config.yaml {CLUSTER}",
