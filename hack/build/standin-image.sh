@@ -20,11 +20,12 @@ LOG_TAG="images"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 # shellcheck source=hack/lib/debian.sh
 source "${REPO_ROOT}/hack/lib/debian.sh"
+# shellcheck source=hack/lib/images.sh
+source "${REPO_ROOT}/hack/lib/images.sh"
 
 readonly STANDIN_IMAGE="tfserving-standin:${TFS_STANDIN_TAG}"
 readonly BUSYBOX_IMAGE="local/busybox:${LOCAL_BUSYBOX_TAG}"
 readonly RECIPE_DIR="${REPO_ROOT}/images/tfserving-standin"
-readonly HASH_LABEL="io.tf-serving-k8s.content-hash"
 
 CLEANUP_DIRS=()
 
@@ -59,15 +60,11 @@ content_key() {
   } | hash_stdin
 }
 
-image_hash() {
-  docker image inspect --format "{{ index .Config.Labels \"${HASH_LABEL}\" }}" "$1" 2>/dev/null || true
-}
-
 build_standin_image() {
   local force="$1" base content ctx
   base="$("${REPO_ROOT}/hack/workarounds/no-registry/build-python-base.sh" standin)"
   content="$(content_key "${base}")"
-  if [[ "${force}" != true && "$(image_hash "${STANDIN_IMAGE}")" == "${content}" ]]; then
+  if [[ "${force}" != true && "$(image_content_hash "${STANDIN_IMAGE}")" == "${content}" ]]; then
     log "${STANDIN_IMAGE} is up to date (content ${content}): nothing to build"
     return
   fi
@@ -79,12 +76,10 @@ build_standin_image() {
   (cd "${REPO_ROOT}" && tar --exclude=__pycache__ --exclude='*.pyc' -cf - -C testing tfserving_standin -C .. tfserving_contract smoke_tests hack/data/tf_serving_flags.json) \
     | tar -C "${ctx}" -xf -
   log "building ${STANDIN_IMAGE} on ${base} (content ${content}, ${SECONDS}s so far)"
-  # The classic builder uses the local base image as is and never contacts a registry.
-  DOCKER_BUILDKIT=0 docker build --quiet \
+  build_local_image "${STANDIN_IMAGE}" "${ctx}" \
     --build-arg "BASE_IMAGE=${base}" \
     --build-arg "CONTENT_HASH=${content}" \
-    --build-arg "STANDIN_TAG=${TFS_STANDIN_TAG}" \
-    --tag "${STANDIN_IMAGE}" "${ctx}" >/dev/null
+    --build-arg "STANDIN_TAG=${TFS_STANDIN_TAG}"
 }
 
 build_busybox_image() {
@@ -96,7 +91,7 @@ build_busybox_image() {
   deb="$(ls "${work}"/busybox-static_*.deb)"
   version="$(dpkg-deb --field "${deb}" Version)"
   content="$({ echo "${version}"; declare -f build_busybox_image; } | hash_stdin)"
-  if [[ "${force}" != true && "$(image_hash "${BUSYBOX_IMAGE}")" == "${content}" ]]; then
+  if [[ "${force}" != true && "$(image_content_hash "${BUSYBOX_IMAGE}")" == "${content}" ]]; then
     log "${BUSYBOX_IMAGE} is up to date (busybox-static ${version})"
     return
   fi

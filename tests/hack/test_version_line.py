@@ -157,3 +157,17 @@ def test_in_cluster_load_image_is_the_versions_env_tag():
 
     expected = f"tf-serving-client-tools:{PINS['CLIENT_TOOLS_TAG']}"
     assert constants.CLIENT_TOOLS_IMAGE == expected
+
+
+APP_DOCKERFILES = ["tfserving-gateway", "model-fetch", "client-tools"]
+
+
+@pytest.mark.parametrize("image", APP_DOCKERFILES)
+def test_app_images_default_to_the_pinned_public_python_base(image):
+    """A plain `docker build` uses APP_BASE_IMAGE: the Python and Debian of the offline base."""
+    dockerfile = (REPO_ROOT / "images" / image / "Dockerfile").read_text()
+    default = re.search(r"^ARG BASE_IMAGE=(\S+)$", dockerfile, flags=re.M)
+    assert default, f"images/{image}/Dockerfile has no default BASE_IMAGE"
+    assert default.group(1) == PINS["APP_BASE_IMAGE"]
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert PINS["APP_BASE_IMAGE"] == f"python:{python}-slim-{PINS['STANDIN_DEBIAN_SUITE']}"

@@ -1,0 +1,592 @@
+"""Command line for the load tester: run, compare, selftest.
+
+Exit codes: 0 pass, 1 SLO breach (or regression in ``compare``), 2 usage or
+setup error, 3 INVALID run (the generator could not keep its schedule).
+
+Typical usage example:
+
+    tfs-load run --protocol grpc --target 127.0.0.1:8500 --model-name fashion_mnist \
+        --model-base-path models/fashion_mnist --rate 500 --duration 60 --max-p99-ms 50
+    tfs-load compare out/base/summary.json out/cand/summary.json --budget-pct 10
+    tfs-load selftest
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+
+from loadtest import constants
+from loadtest.compare import CompareError, compare, load_summary
+from loadtest.job import DEFAULT_REQUESTS, quantity
+from loadtest.payload import (
+    Payload,
+    PayloadError,
+    exported_model_name,
+    find_sample_request,
+    grpc_request_bytes,
+    payload_from_metadata,
+    payload_from_request_file,
+)
+from loadtest.schedule import ARRIVALS, backlog_bound
+from tfserving_contract import options
+
+log = logging.getLogger(__name__)
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--protocol", choices=("rest", "grpc"), default="rest", help="wire protocol"
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--target",
+        help="REST base URL (default "
+        f"{constants.DEFAULT_REST_TARGET}) or gRPC host:port "
+        f"(default {constants.DEFAULT_GRPC_TARGET}), per --protocol",
+    )
+    options.add_rest_url(where, help="REST base URL: --protocol rest --target URL")
+    options.add_grpc_target(
+        where, help="gRPC host:port: --protocol grpc --target HOST:PORT"
+    )
+    options.add_model_name(
+        p,
+        help="served model (default: model_name of the export_metadata.json "
+        "beside the request)",
+    )
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--request", type=Path, help="sample_request.json to send")
+    options.add_model_base_path(
+        src,
+        help="exported model base path; uses the newest version's sample_request.json",
+    )
+    p.add_argument(
+        "--metadata-target",
+        help="REST base URL to read model metadata from when neither --request nor "
+        "--model-base-path is given (default: --target for REST)",
+    )
+    p.add_argument(
+        "--input-name",
+        help="input name for unnamed values in a request without export metadata",
+    )
+    p.add_argument(
+        "--dtype",
+        help="dtype override for every input (DT_FLOAT, float32, DT_STRING, ...); "
+        "default: export_metadata.json beside the request, else the values "
+        '(numbers, booleans, {"b64": ...} strings) as tfs-smoke types them',
+    )
+    p.add_argument(
+        "--rate",
+        type=options.positive(float),
+        default=constants.DEFAULT_RATE,
+        help="target arrivals per second (open loop)",
+    )
+    p.add_argument(
+        "--duration",
+        type=options.positive(float),
+        default=constants.DEFAULT_DURATION_S,
+        help="measured window in seconds",
+    )
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=constants.DEFAULT_WARMUP_S,
+        help="seconds at the target rate before measuring (discarded)",
+    )
+    p.add_argument(
+        "--arrival",
+        choices=ARRIVALS,
+        default="constant",
+        help="open-loop arrival process",
+    )
+    p.add_argument(
+        "--seed", type=int, default=constants.DEFAULT_SEED, help="Poisson seed"
+    )
+    p.add_argument(
+        "--closed-loop",
+        action="store_true",
+        help="CLOSED-LOOP mode: --concurrency users send back-to-back; "
+        "latency is not corrected, not for SLOs",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=options.positive(int),
+        default=8,
+        help="users in --closed-loop mode",
+    )
+    p.add_argument(
+        "--connections",
+        type=int,
+        default=0,
+        help="gRPC: channels (TCP connections, default "
+        f"{constants.DEFAULT_GRPC_CONNECTIONS}); REST: pool size = in-flight cap "
+        "(default: Little's law, rate x expected latency x 2)",
+    )
+    p.add_argument(
+        "--expected-latency-ms",
+        type=options.positive(float),
+        default=constants.DEFAULT_EXPECTED_LATENCY_MS,
+        help="latency used to size the REST pool by Little's law",
+    )
+    p.add_argument(
+        "--processes",
+        type=options.positive(int),
+        default=1,
+        help="worker processes, each sending rate/P (histograms merged)",
+    )
+    options.add_timeout(
+        p, default=constants.DEFAULT_DEADLINE_S, help="per-request timeout in seconds"
+    )
+    p.add_argument(
+        "--retry-connection-errors",
+        action="store_true",
+        help="model a retry-once client: a request whose attempt failed at the "
+        "connection level with no response (REST: refused, reset, disconnected; "
+        "gRPC: UNAVAILABLE) is sent once more, at once, within --timeout; other "
+        "errors never are. Retries are reported (counts.retried), never hidden",
+    )
+    p.add_argument("--max-p99-ms", type=float, help="SLO: corrected p99 limit (exit 1)")
+    p.add_argument("--max-p95-ms", type=float, help="SLO: corrected p95 limit (exit 1)")
+    p.add_argument(
+        "--max-error-rate",
+        type=float,
+        help="SLO: errors/sent limit, e.g. 0.001 (exit 1)",
+    )
+    p.add_argument(
+        "--max-lag-p99-ms",
+        type=float,
+        help="gate: dispatch-lag p99 limit (default max(2 ms, 5%% of "
+        "--max-p99-ms)); exceeded -> INVALID, exit 3",
+    )
+    p.add_argument(
+        "--max-backlog-s",
+        type=options.positive(float),
+        default=constants.DEFAULT_MAX_BACKLOG_S,
+        help="gate: abort as INVALID when a request is sent this many seconds "
+        "behind schedule or more than rate x this many (max "
+        f"{constants.MAX_BACKLOG_REQUESTS}) scheduled requests wait to be sent",
+    )
+    p.add_argument(
+        "--metrics-url",
+        help="TF Serving Prometheus URL to scrape request_count before/after",
+    )
+    p.add_argument(
+        "--out", type=Path, help="report directory (default out/loadtest/<time>)"
+    )
+    job = p.add_argument_group(
+        "in-cluster", "run the same load as a Kubernetes Job (no port-forward)"
+    )
+    job.add_argument(
+        "--in-cluster",
+        metavar="NAMESPACE",
+        help="run as a Job in NAMESPACE; --target is the address the pod sees "
+        "(e.g. http://<service>.<namespace>.svc:8501); summary.json comes back to "
+        "--out and the pod's exit code is returned",
+    )
+    job.add_argument(
+        "--image",
+        default=constants.CLIENT_TOOLS_IMAGE,
+        help="client tools image the Job runs (must be on, or pullable by, the nodes)",
+    )
+    job.add_argument("--context", help="kubeconfig context (default: current)")
+    job.add_argument(
+        "--cpu-request",
+        type=quantity,
+        default=DEFAULT_REQUESTS["cpu"],
+        help="the Job pod's CPU request; the scheduler holds the Job Pending until "
+        "a node has it free",
+    )
+    job.add_argument(
+        "--memory-request",
+        type=quantity,
+        default=DEFAULT_REQUESTS["memory"],
+        help="the Job pod's memory request",
+    )
+    job.add_argument(
+        "--print-summary",
+        action="store_true",
+        help="also print summary.json as one last stdout line (how the Job's "
+        "pod returns it)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with its three sub-commands."""
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="tfs-load",
+        description=__doc__.splitlines()[0],
+        formatter_class=fmt,
+        parents=[options.logging_parser(default_level="WARNING")],
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_p = sub.add_parser("run", help="run a load test", formatter_class=fmt)
+    _add_run_args(run_p)
+    cmp_p = sub.add_parser(
+        "compare", help="compare two summary.json", formatter_class=fmt
+    )
+    cmp_p.add_argument(
+        "baseline", type=Path, help="baseline summary.json (or its directory)"
+    )
+    cmp_p.add_argument(
+        "candidate", type=Path, help="candidate summary.json (or its directory)"
+    )
+    cmp_p.add_argument(
+        "--budget-pct",
+        type=float,
+        default=constants.DEFAULT_BUDGET_PCT,
+        help="allowed increase of p50/p90/p95/p99 and error rate, in %%",
+    )
+    st_p = sub.add_parser(
+        "selftest", help="measure this tool's ceiling on loopback", formatter_class=fmt
+    )
+    st_p.add_argument(
+        "--protocols", default="rest,grpc", help="comma-separated protocols"
+    )
+    st_p.add_argument(
+        "--processes", type=options.positive(int), default=1, help="client processes"
+    )
+    st_p.add_argument(
+        "--server-processes",
+        type=options.positive(int),
+        default=1,
+        help="loopback server processes (SO_REUSEPORT)",
+    )
+    st_p.add_argument(
+        "--start-rate",
+        type=options.positive(float),
+        default=constants.SELFTEST_START_RATE,
+        help="first step's rate",
+    )
+    st_p.add_argument(
+        "--factor",
+        type=float,
+        default=constants.SELFTEST_FACTOR,
+        help="rate multiplier per step",
+    )
+    st_p.add_argument(
+        "--max-rate",
+        type=options.positive(float),
+        default=constants.SELFTEST_MAX_RATE,
+        help="stop ramping here",
+    )
+    st_p.add_argument(
+        "--step-duration",
+        type=options.positive(float),
+        default=constants.SELFTEST_STEP_S,
+        help="measured seconds per step",
+    )
+    st_p.add_argument(
+        "--warmup",
+        type=float,
+        default=constants.SELFTEST_WARMUP_S,
+        help="warm-up seconds per step",
+    )
+    st_p.add_argument(
+        "--out",
+        type=Path,
+        default=constants.SELFTEST_DIR,
+        help="write selftest.json here; later runs quote its ceiling",
+    )
+    return parser
+
+
+def _load_payload(args: argparse.Namespace, target: str) -> Payload:
+    if args.model_base_path:
+        return payload_from_request_file(
+            find_sample_request(args.model_base_path), args.input_name, args.dtype
+        )
+    if args.request:
+        return payload_from_request_file(args.request, args.input_name, args.dtype)
+    meta_target = args.metadata_target or (target if args.protocol == "rest" else None)
+    if not args.model_name:
+        raise PayloadError("without --request or --model-base-path, pass --model-name")
+    if not meta_target:
+        raise PayloadError(
+            "gRPC needs a request: pass --request, --model-base-path "
+            "or --metadata-target"
+        )
+    return payload_from_metadata(meta_target, args.model_name)
+
+
+def _resolve_target_and_model(args: argparse.Namespace) -> str | None:
+    """Folds --rest-url/--grpc-target into --protocol/--target and finds the model
+    name; returns a usage problem, or None."""
+    if args.rest_url or args.grpc_target:
+        args.protocol = "rest" if args.rest_url else "grpc"
+        args.target, args.rest_url, args.grpc_target = (
+            args.rest_url or args.grpc_target,
+            None,
+            None,
+        )
+    if args.model_name:
+        return None
+    request = args.request
+    if request is None and args.model_base_path is not None:
+        try:
+            request = find_sample_request(args.model_base_path)
+        except PayloadError:
+            request = None
+    if request is None:
+        return None  # reading metadata over REST (it needs --model-name), or no input
+    args.model_name = exported_model_name(Path(request))
+    if args.model_name is None:
+        return (
+            "name the served model with --model-name (no export_metadata.json "
+            "with a model_name beside the request)"
+        )
+    return None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Execute ``run``: load, report, verdict."""
+    problem = _resolve_target_and_model(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return constants.EXIT_USAGE
+    if args.in_cluster:
+        from loadtest.job import run_as_job
+
+        run_parser = argparse.ArgumentParser(add_help=False)
+        _add_run_args(run_parser)
+        return run_as_job(args, run_parser)
+    from loadtest.engine import RunConfig, preflight
+    from loadtest.metrics import scrape, server_view
+    from loadtest.recorder import merge_results
+    from loadtest.report import Limits, build_summary, print_table, write_reports
+    from loadtest.runner import WorkerError, run_results
+
+    target = args.target or (
+        constants.DEFAULT_REST_TARGET
+        if args.protocol == "rest"
+        else constants.DEFAULT_GRPC_TARGET
+    )
+    if args.protocol == "grpc" and "://" in target:
+        print(f"error: gRPC --target is host:port, got {target}", file=sys.stderr)
+        return constants.EXIT_USAGE
+    try:
+        payload = _load_payload(args, target)
+        grpc_bytes = (
+            grpc_request_bytes(payload, args.model_name)
+            if args.protocol == "grpc"
+            else b""
+        )
+    except PayloadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return constants.EXIT_USAGE
+    if args.connections:
+        connections = args.connections
+    elif args.protocol == "grpc":
+        connections = constants.DEFAULT_GRPC_CONNECTIONS
+    else:
+        littles = math.ceil(args.rate * args.expected_latency_ms / 1000 * 2)
+        connections = min(
+            constants.MAX_REST_CONNECTIONS, max(constants.MIN_REST_CONNECTIONS, littles)
+        )
+    max_lag = args.max_lag_p99_ms
+    if max_lag is None:
+        max_lag = max(
+            constants.DEFAULT_MAX_LAG_P99_MS,
+            constants.LAG_SLO_FRACTION * (args.max_p99_ms or 0.0),
+        )
+    cfg = RunConfig(
+        protocol=args.protocol,
+        target=target,
+        model_name=args.model_name,
+        rest_body=payload.rest_body,
+        grpc_request=grpc_bytes,
+        rate=args.rate,
+        duration_s=args.duration,
+        warmup_s=max(0.0, args.warmup),
+        arrival=args.arrival,
+        seed=args.seed,
+        closed_loop=args.closed_loop,
+        concurrency=args.concurrency,
+        connections=connections,
+        deadline_s=args.timeout,
+        max_backlog=backlog_bound(args.rate, args.max_backlog_s),
+        max_behind_s=args.max_backlog_s,
+        processes=args.processes,
+        on_time_allowance_s=max_lag / 1000,
+        retry_connection_errors=args.retry_connection_errors,
+    )
+    limits = Limits(
+        max_p99_ms=args.max_p99_ms,
+        max_p95_ms=args.max_p95_ms,
+        max_error_rate=args.max_error_rate,
+        max_lag_p99_ms=max_lag,
+    )
+    status, error = preflight(cfg)
+    if error is not None:
+        print(
+            f"error: the first request to {target} failed ({error}, status {status}); "
+            "check --target, --model-name and the request before load testing",
+            file=sys.stderr,
+        )
+        return constants.EXIT_USAGE
+    before = None
+    if args.metrics_url:
+        try:
+            before = scrape(args.metrics_url, args.model_name)
+        except Exception as exc:  # noqa: BLE001 - optional view, never fatal
+            log.warning("metrics scrape failed (%s); continuing without it", exc)
+    print(
+        f"running: {cfg.protocol} {cfg.target} "
+        f"({'closed' if cfg.closed_loop else 'open'}"
+        f"-loop) for {cfg.warmup_s:g}s warm-up + {cfg.duration_s:g}s"
+        + (", retrying connection errors once" if cfg.retry_connection_errors else ""),
+        file=sys.stderr,
+    )
+    try:
+        merged = merge_results(run_results(cfg))
+    except (WorkerError, OSError, TimeoutError) as exc:
+        print(
+            f"error: load run failed: {exc}; is the target up at {target}?",
+            file=sys.stderr,
+        )
+        return constants.EXIT_USAGE
+    server = None
+    if before is not None:
+        try:
+            after = scrape(args.metrics_url, args.model_name)
+            server = {
+                **server_view(before, after),
+                "client_sent_incl_warmup": merged.sent + merged.warmup_requests,
+            }
+        except Exception as exc:  # noqa: BLE001
+            log.warning("metrics scrape failed (%s)", exc)
+    summary = build_summary(cfg, merged, limits, server)
+    summary["generator"]["selftest_ceiling_req_s_per_process"] = _selftest_ceiling(
+        cfg.protocol
+    )
+    out = args.out or Path("out/loadtest") / time.strftime("%Y%m%dT%H%M%S")
+    write_reports(summary, merged, out)
+    print_table(summary)
+    print(f"reports: {out}", file=sys.stderr)
+    if args.print_summary:
+        from loadtest.job import SUMMARY_MARKER
+
+        print(SUMMARY_MARKER + json.dumps(summary, separators=(",", ":")), flush=True)
+    return summary["exit_code"]
+
+
+def _selftest_ceiling(protocol: str) -> float | None:
+    """The last ``selftest`` ceiling for this protocol, if one was recorded."""
+    path = constants.SELFTEST_DIR / "selftest.json"
+    try:
+        return json.loads(path.read_text())[protocol]["ceiling_req_s_per_process"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Execute ``compare`` and print the delta table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    try:
+        base, cand = load_summary(args.baseline), load_summary(args.candidate)
+    except CompareError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return constants.EXIT_USAGE
+    rows, code = compare(base, cand, args.budget_pct)
+    table = Table(title=f"compare (budget {args.budget_pct:g}%)")
+    for col in ("metric", "baseline", "candidate", "delta", "delta %", "result"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        result = "REGRESSION" if r["regression"] else ("ok" if r["judged"] else "info")
+        table.add_row(
+            r["metric"],
+            f"{r['baseline']:.4g}",
+            f"{r['candidate']:.4g}",
+            f"{r['delta']:+.4g}",
+            f"{r['delta_pct']:+.1f}",
+            result,
+        )
+    console = Console()
+    console.print(table)
+    if code == constants.EXIT_INVALID:
+        console.print("[bold red]an INVALID run cannot be compared (exit 3)[/]")
+    else:
+        console.print("regression" if code else "within budget")
+    return code
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    """Execute ``selftest``: ramp against loopback servers, print the ceiling."""
+    from loadtest.loopback import LoopbackServer
+    from loadtest.selftest import find_ceiling
+
+    protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
+    if not protocols or any(p not in ("rest", "grpc") for p in protocols):
+        print("error: --protocols takes rest and/or grpc", file=sys.stderr)
+        return constants.EXIT_USAGE
+
+    def on_step(protocol: str, rate: float, summary: dict, valid: bool) -> None:
+        lag = summary["latency_ms"]["dispatch_lag"]["p99"]
+        print(
+            f"  {protocol} {rate:8.0f} req/s: achieved "
+            f"{summary['rate']['achieved_send']:8.1f}, dispatch-lag p99 {lag:6.2f} ms, "
+            f"p99 {summary['latency_ms']['corrected']['p99']:7.2f} ms, errors "
+            f"{summary['counts']['errors']} -> {'valid' if valid else 'INVALID'}",
+            file=sys.stderr,
+        )
+
+    results = {}
+    with LoopbackServer(processes=args.server_processes) as server:
+        for protocol in protocols:
+            best, steps = find_ceiling(
+                protocol,
+                server,
+                args.start_rate,
+                args.factor,
+                args.max_rate,
+                args.step_duration,
+                args.warmup,
+                args.processes,
+                on_step=on_step,
+            )
+            results[protocol] = {
+                "ceiling_req_s": best,
+                "client_processes": args.processes,
+                "ceiling_req_s_per_process": best / args.processes,
+                "steps": [
+                    {
+                        "rate": s["config"]["rate"],
+                        "verdict": s["verdict"],
+                        "achieved": s["rate"]["achieved_send"],
+                        "dispatch_lag_p99_ms": s["latency_ms"]["dispatch_lag"]["p99"],
+                        "p99_ms": s["latency_ms"]["corrected"]["p99"],
+                    }
+                    for s in steps
+                ],
+            }
+    for protocol, res in results.items():
+        print(
+            f"generator ceiling ({protocol}, {args.processes} process(es), loopback, "
+            f"fashion-MNIST-size payload): {res['ceiling_req_s']:.0f} req/s "
+            f"(~{res['ceiling_req_s_per_process']:.0f} req/s/process)"
+        )
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "selftest.json").write_text(json.dumps(results, indent=2) + "\n")
+    return constants.EXIT_PASS
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments and run the sub-command; return the exit code."""
+    args = build_parser().parse_args(argv)
+    options.setup_logging(args)
+    if args.command == "run":
+        return cmd_run(args)
+    if args.command == "compare":
+        return cmd_compare(args)
+    return cmd_selftest(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

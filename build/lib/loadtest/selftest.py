@@ -1,0 +1,105 @@
+"""Measure the load generator's own ceiling against the loopback servers.
+
+The rate is raised geometrically until a run is INVALID (a validity gate
+failed) or has errors; the last valid rate is the ceiling per the given
+number of client processes.
+
+Typical usage example:
+
+    python -m loadtest selftest --protocols rest,grpc
+"""
+
+from __future__ import annotations
+
+import logging
+
+from loadtest import constants
+from loadtest.engine import RunConfig
+from loadtest.loopback import (
+    LoopbackServer,
+    predict_request_bytes,
+    rest_request_bytes,
+)
+from loadtest.recorder import merge_results
+from loadtest.report import Limits, build_summary
+from loadtest.runner import run_results
+from loadtest.schedule import backlog_bound
+
+log = logging.getLogger(__name__)
+
+
+def step_config(
+    protocol: str,
+    server: LoopbackServer,
+    rate: float,
+    duration_s: float,
+    warmup_s: float,
+    processes: int,
+    connections: int,
+    rest_body: bytes | None = None,
+    grpc_request: bytes | None = None,
+) -> RunConfig:
+    """RunConfig for one open-loop step against the loopback server."""
+    target = server.rest_target if protocol == "rest" else server.grpc_target
+    if protocol == "rest":
+        conns = connections or min(
+            constants.MAX_REST_CONNECTIONS,
+            max(constants.MIN_REST_CONNECTIONS, int(rate * 0.02)),
+        )
+    else:
+        conns = connections or constants.DEFAULT_GRPC_CONNECTIONS
+    return RunConfig(
+        protocol=protocol,
+        target=target,
+        model_name=server.model_name,
+        rest_body=rest_body or rest_request_bytes(),
+        grpc_request=grpc_request or predict_request_bytes(server.model_name),
+        rate=rate,
+        duration_s=duration_s,
+        warmup_s=warmup_s,
+        connections=conns,
+        processes=processes,
+        max_backlog=backlog_bound(rate, constants.DEFAULT_MAX_BACKLOG_S),
+    )
+
+
+def find_ceiling(
+    protocol: str,
+    server: LoopbackServer,
+    start_rate: float,
+    factor: float,
+    max_rate: float,
+    step_s: float,
+    warmup_s: float,
+    processes: int = 1,
+    connections: int = 0,
+    limits: Limits | None = None,
+    on_step=None,
+    attempts: int = 2,
+) -> tuple[float, list[dict]]:
+    """Ramp the rate; return (highest valid rate, per-step summaries).
+
+    A rate fails only when all ``attempts`` runs at it are INVALID or have
+    errors, so one scheduling hiccup on a shared machine does not end the ramp.
+    """
+    limits = limits or Limits()
+    rate = start_rate
+    best = 0.0
+    steps = []
+    while rate <= max_rate:
+        cfg = step_config(
+            protocol, server, rate, step_s, warmup_s, processes, connections
+        )
+        for _ in range(attempts):
+            summary = build_summary(cfg, merge_results(run_results(cfg)), limits)
+            valid = summary["verdict"] != "INVALID" and summary["counts"]["errors"] == 0
+            steps.append(summary)
+            if on_step:
+                on_step(protocol, rate, summary, valid)
+            if valid:
+                break
+        if not valid:
+            break
+        best = rate
+        rate = round(rate * factor)
+    return best, steps

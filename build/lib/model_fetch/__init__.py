@@ -1,0 +1,1 @@
+"""Fetch numbered SavedModel versions from S3, GCS or an HTTP(S) tarball."""

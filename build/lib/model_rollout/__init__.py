@@ -1,0 +1,1 @@
+"""Two-step version-label rollouts (canary, promote, rollback) via models.config."""

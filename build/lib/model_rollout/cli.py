@@ -1,0 +1,135 @@
+"""``tfs-rollout``: TF Serving's two-step label rollout on a release or a file.
+
+Typical usage example:
+
+    kubectl port-forward svc/tf-serving 8501 &
+    tfs-rollout --configmap tf-serving-models --rest-url http://127.0.0.1:8501 load 3
+    tfs-rollout ... canary 3
+    tfs-rollout ... promote
+    tfs-rollout ... rollback
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from model_rollout import plan, server
+from model_rollout.targets import ConfigMapTarget, FileTarget
+from smoke_tests.cluster import ClusterError
+from tfserving_contract import options
+
+ACTIONS = ("status", "load", "canary", "promote", "rollback", "unload")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Flags of tfs-rollout."""
+    parser = argparse.ArgumentParser(
+        prog="tfs-rollout",
+        description="Load, canary, promote, roll back and unload model versions "
+        "through models.config version labels.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        parents=[options.logging_parser(default_level="WARNING")],
+    )
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--config-file", type=Path, help="a models.config file")
+    where.add_argument("--configmap", help="ConfigMap holding models.config")
+    parser.add_argument("--namespace", default="default", help="ConfigMap namespace")
+    options.add_rest_url(
+        parser, required=True, help="TF Serving REST URL (e.g. a port-forward)"
+    )
+    options.add_model_name(
+        parser, help="model to act on (default: the one model in models.config)"
+    )
+    options.add_timeout(parser, default=240.0, help="seconds to wait for the server")
+    parser.add_argument(
+        "--to", type=int, help="rollback: the version stable returns to"
+    )
+    parser.add_argument("action", choices=ACTIONS, help="what to do")
+    parser.add_argument(
+        "version", type=int, nargs="?", help="load/canary/unload: version"
+    )
+    parser.add_argument(
+        "--version",
+        dest="version_flag",
+        type=int,
+        help="the same as the VERSION argument (`load --version 3`)",
+    )
+    return parser
+
+
+def relabel(args: argparse.Namespace, config, model: str) -> tuple[str, int]:
+    """The (label, version) that canary/promote/rollback moves."""
+    if args.action == "canary":
+        return plan.CANARY, args.version
+    if args.action == "promote":
+        version = plan.labels(config, model).get(plan.CANARY)
+        if version is None:
+            raise plan.RolloutError("no canary label to promote: run `canary N`")
+        return plan.STABLE, version
+    return plan.STABLE, plan.rollback_target(config, model, args.to)
+
+
+def run(args: argparse.Namespace) -> str:
+    """Performs one action; returns the line to print."""
+    target = (
+        FileTarget(args.config_file)
+        if args.config_file
+        else ConfigMapTarget(args.configmap, args.namespace)
+    )
+    config = plan.parse(target.read())
+    url = args.rest_url.rstrip("/")
+    model = args.model_name or plan.only_model(config)
+    if args.action == "status":
+        return (
+            f"{target.describe()}: serves {plan.served(config, model)}, labels "
+            f"{plan.labels(config, model)}; server: {server.version_states(url, model)}"
+        )
+    if args.action in ("load", "canary", "unload") and args.version is None:
+        raise plan.RolloutError(f"`{args.action}` needs a VERSION")
+    if args.action == "load":
+        plan.load_version(config, model, args.version)
+        want, what = True, f"version {args.version} AVAILABLE"
+    elif args.action == "unload":
+        plan.unload_version(config, model, args.version)
+        want, what = False, f"version {args.version} unloaded"
+    else:
+        label, version = relabel(args, config, model)
+        server.require_available(url, model, version)
+        plan.set_label(config, model, label, version)
+        what = f"label {label} -> {version}"
+
+    def check() -> bool:
+        if args.action in ("load", "unload"):
+            state = server.version_states(url, model).get(args.version)
+            return (state == "AVAILABLE") == want
+        return server.label_version(url, model, label) == version
+
+    target.write(plan.render(config))
+    took = server.wait_for(check, args.timeout, what)
+    persist = " ".join(plan.helm_sets(config, model))
+    return f"{what} after {took:.1f} s. To keep it across helm upgrades: {persist}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """0 done, 1 refused or timed out, 2 usage (or no cluster config)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    options.setup_logging(args)
+    if args.version_flag is not None:
+        if args.version is not None and args.version != args.version_flag:
+            parser.error(
+                f"VERSION {args.version} and --version {args.version_flag} differ; "
+                "give one"
+            )
+        args.version = args.version_flag
+    try:
+        print(run(args))
+    except plan.RolloutError as err:
+        print(f"tfs-rollout: error: {err}", file=sys.stderr)
+        return 1
+    except ClusterError as err:
+        print(f"tfs-rollout: error: {err}", file=sys.stderr)
+        return 2
+    return 0
