@@ -170,4 +170,6 @@ def test_app_images_default_to_the_pinned_public_python_base(image):
     assert default, f"images/{image}/Dockerfile has no default BASE_IMAGE"
     assert default.group(1) == PINS["APP_BASE_IMAGE"]
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    assert PINS["APP_BASE_IMAGE"] == f"python:{python}-slim-{PINS['STANDIN_DEBIAN_SUITE']}"
+    assert (
+        PINS["APP_BASE_IMAGE"] == f"python:{python}-slim-{PINS['STANDIN_DEBIAN_SUITE']}"
+    )

@@ -1,1 +1,0 @@
-"""Two-step version-label rollouts (canary, promote, rollback) via models.config."""
