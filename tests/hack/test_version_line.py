@@ -164,7 +164,7 @@ APP_DOCKERFILES = ["tfserving-gateway", "model-fetch", "client-tools"]
 
 @pytest.mark.parametrize("image", APP_DOCKERFILES)
 def test_app_images_default_to_the_pinned_public_python_base(image):
-    """A plain `docker build` uses APP_BASE_IMAGE: the offline base's CPython, Debian."""
+    """A plain `docker build` uses APP_BASE_IMAGE: the offline base's Python, Debian."""
     dockerfile = (REPO_ROOT / "images" / image / "Dockerfile").read_text()
     default = re.search(r"^ARG BASE_IMAGE=(\S+)$", dockerfile, flags=re.M)
     assert default, f"images/{image}/Dockerfile has no default BASE_IMAGE"
