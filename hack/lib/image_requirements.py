@@ -4,11 +4,14 @@ pip resolves the named project directories (``.``, ``testing``, with extras as
 ``.[export]``) for the image's interpreter and platform (``pip install --dry-run
 --report``; nothing is installed), so an image gets what ``pip install`` of them
 would give a user on that platform. One ``name==version`` a line, the repo's own
-projects left out. Used by hack/workarounds/no-registry/build-python-base.sh.
+projects left out. With ``--download DIR`` it fetches the wheels of such a list for
+the same platform instead. Used by hack/workarounds/no-registry/build-python-base.sh.
 
 Typical usage example:
 
     .venv/bin/python hack/lib/image_requirements.py --python 3.11 --glibc 36 . testing
+    .venv/bin/python hack/lib/image_requirements.py --python 3.11 --glibc 36 \
+        --download /tmp/wheels --requirements pins.txt
 """
 
 import argparse
@@ -23,11 +26,36 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECTS = {"tf-serving-k8s", "tf-serving-k8s-testing"}
 
 
-def platform_args(glibc_minor: int, arch: str) -> list[str]:
-    """Returns pip's --platform list: pip does not widen manylinux to older glibc."""
+def target_args(python: str, glibc_minor: int, arch: str) -> list[str]:
+    """Returns pip's options for the image's CPython and platform, binary wheels only.
+
+    The --platform list names every manylinux tag down to glibc 2.17: pip does not
+    widen manylinux to older glibc by itself.
+    """
     tags = [f"manylinux2014_{arch}"]
     tags += [f"manylinux_2_{minor}_{arch}" for minor in range(glibc_minor, 16, -1)]
-    return [arg for tag in tags for arg in ("--platform", tag)]
+    platforms = [arg for tag in tags for arg in ("--platform", tag)]
+    return ["--only-binary=:all:", "--implementation", "cp", "--python-version", python,
+            *platforms]  # fmt: skip
+
+
+def download(
+    requirements: Path, dest: Path, python: str, glibc_minor: int, arch: str
+) -> None:
+    """Downloads the wheels of a ``name==version`` list for the image's platform.
+
+    Raises:
+        SystemExit: pip could not download (its output is shown).
+    """
+    command = [
+        sys.executable, "-m", "pip", "download", "--quiet",
+        *target_args(python, glibc_minor, arch),
+        "--abi", f"cp{python.replace('.', '')}",
+        "--dest", str(dest), "-r", str(requirements),
+    ]  # fmt: skip
+    done = subprocess.run(command, stdout=sys.stderr, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"pip could not download {requirements} for CPython {python}")
 
 
 def resolve(projects: list[str], python: str, glibc_minor: int, arch: str) -> list[str]:
@@ -44,8 +72,7 @@ def resolve(projects: list[str], python: str, glibc_minor: int, arch: str) -> li
         report = Path(tmp) / "report.json"
         command = [
             sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
-            "--quiet", "--only-binary=:all:", "--implementation", "cp",
-            "--python-version", python, *platform_args(glibc_minor, arch),
+            "--quiet", *target_args(python, glibc_minor, arch),
             "--target", str(Path(tmp) / "target"), "--report", str(report), *specs,
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -64,11 +91,22 @@ def resolve(projects: list[str], python: str, glibc_minor: int, arch: str) -> li
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("projects", nargs="+", help="project dirs, e.g. . testing")
+    parser.add_argument("projects", nargs="*", help="project dirs, e.g. . testing")
     parser.add_argument("--python", required=True, help="image CPython, e.g. 3.11")
     parser.add_argument("--glibc", type=int, required=True, help="glibc 2.N: N")
     parser.add_argument("--arch", default=platform.machine(), help="e.g. x86_64")
+    parser.add_argument("--download", type=Path, help="download wheels into this dir")
+    parser.add_argument("--requirements", type=Path, help="with --download: the pins")
     args = parser.parse_args(argv)
+    if args.download:
+        if not args.requirements:
+            parser.error(
+                "--download needs --requirements FILE (the name==version list)"
+            )
+        download(args.requirements, args.download, args.python, args.glibc, args.arch)
+        return 0
+    if not args.projects:
+        parser.error("name the project dirs to resolve, e.g. . testing")
     print("\n".join(resolve(args.projects, args.python, args.glibc, args.arch)))
     return 0
 

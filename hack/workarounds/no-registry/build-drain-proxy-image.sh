@@ -21,13 +21,14 @@ LOG_TAG="drain-proxy"
 source "$(dirname "${BASH_SOURCE[0]}")/../../lib/common.sh"
 # shellcheck source=hack/lib/debian.sh
 source "${REPO_ROOT}/hack/lib/debian.sh"
+# shellcheck source=hack/lib/images.sh
+source "${REPO_ROOT}/hack/lib/images.sh"
 
 readonly IMAGE="local/haproxy:${HAPROXY_VERSION}"
 readonly BASE_REPOSITORY="local/haproxy-base"
 readonly SUITE="${HAPROXY_DEBIAN_SUITE:-${STANDIN_DEBIAN_SUITE}}"
 readonly RECIPE_DIR="${REPO_ROOT}/images/drain-proxy"
 readonly CACHE_DIR="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/tf-serving-k8s"
-readonly HASH_LABEL="io.tf-serving-k8s.content-hash"
 # procps: a real /bin/kill besides the shell builtin, for exec hooks.
 readonly BASE_PACKAGES="haproxy,procps"
 # Uid and gid the image runs as: the chart's runAsUser.
@@ -66,10 +67,6 @@ content_key() {
     cd "${REPO_ROOT}"
     find images/drain-proxy -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
   } | hash_stdin
-}
-
-image_hash() {
-  docker image inspect --format "{{ index .Config.Labels \"${HASH_LABEL}\" }}" "$1" 2>/dev/null || true
 }
 
 # 2:2.6.12-1+deb12u3 -> 2.6.12
@@ -141,13 +138,11 @@ build_image() {
   ctx="${WORK}"
   cp "${RECIPE_DIR}/Dockerfile" "${ctx}/"
   log "building ${IMAGE} on ${base} (content ${content}, ${SECONDS}s so far)"
-  # The classic builder uses the local base image as is and never contacts a registry.
-  DOCKER_BUILDKIT=0 docker build --quiet \
+  build_local_image "${IMAGE}" "${ctx}" \
     --build-arg "BASE_IMAGE=${base}" \
     --build-arg "CONTENT_HASH=${content}" \
     --build-arg "HAPROXY_VERSION=${HAPROXY_VERSION}" \
-    --build-arg "DEBIAN_PACKAGE_VERSION=${version}" \
-    --tag "${IMAGE}" "${ctx}" >/dev/null
+    --build-arg "DEBIAN_PACKAGE_VERSION=${version}"
   cleanup
   WORK=""
 }
@@ -194,7 +189,7 @@ main() {
   ensure_tools
   key="$(base_key)"
   content="$(content_key "${key}")"
-  if [[ "${force}" != true && "$(image_hash "${IMAGE}")" == "${content}" ]]; then
+  if [[ "${force}" != true && "$(image_content_hash "${IMAGE}")" == "${content}" ]]; then
     log "${IMAGE} is up to date (content ${content}): nothing to build"
   else
     build_image "${key}" "${content}"

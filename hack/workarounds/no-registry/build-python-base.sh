@@ -67,17 +67,11 @@ requirements() {
 }
 
 download_wheels() {
-  local dest="$1" reqs="$2" python glibc arch minor
+  local dest="$1" reqs="$2" python glibc
   read -r python glibc < <(suite_python_and_glibc)
-  arch="$(uname -m)"
   log "downloading cp${python/./} wheels (pip's cache makes reruns fast)"
-  local platforms=(--platform "manylinux2014_${arch}")
-  for ((minor = glibc; minor >= 17; minor--)); do
-    platforms+=(--platform "manylinux_2_${minor}_${arch}")
-  done
-  "$(python_cmd)" -m pip download --quiet --only-binary=:all: --implementation cp \
-    --python-version "${python}" --abi "cp${python/./}" "${platforms[@]}" \
-    --dest "${dest}" -r "${reqs}" >&2
+  "$(python_cmd)" "${REPO_ROOT}/hack/lib/image_requirements.py" --python "${python}" \
+    --glibc "${glibc}" --download "${dest}" --requirements "${reqs}"
 }
 
 # The Debian minbase rootfs with python3, shared by every flavor.
