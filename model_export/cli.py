@@ -39,29 +39,14 @@ def _version(text: str) -> int:
 
 
 def _warmup_count(text: str) -> int:
+    from model_export.warmup import check_warmup_count
+
+    count = options.positive(int)(text)
     try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an integer; pass e.g. --warmup-records 10"
-        ) from None
-    if not 1 <= count <= constants.MAX_WARMUP_RECORDS:
-        raise argparse.ArgumentTypeError(
-            f"{count} is out of range; TF Serving reads at most "
-            f"{constants.MAX_WARMUP_RECORDS} warmup records, pass 1 to "
-            f"{constants.MAX_WARMUP_RECORDS}"
-        )
+        check_warmup_count(count)
+    except ExportError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
     return count
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return value
 
 
 def _add_publish_flags(parser: argparse.ArgumentParser, base_path: str | None) -> None:
@@ -105,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_publish_flags(train, constants.DEFAULT_BASE_PATH)
     train.add_argument(
         "--epochs",
-        type=_positive_int,
+        type=options.positive(int),
         default=constants.DEFAULT_EPOCHS,
         help="training epochs",
     )
@@ -117,13 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--max-train-samples",
-        type=_positive_int,
+        type=options.positive(int),
         default=None,
         help="use at most this many training rows (quick runs)",
     )
     train.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=options.positive(int),
         default=constants.DEFAULT_BATCH_SIZE,
         help="training batch size",
     )
@@ -168,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     resnet.add_argument(
         "--input-size",
-        type=_positive_int,
+        type=options.positive(int),
         default=constants.RESNET_INPUT_SIZE,
         help="square input side in pixels; not 224 implies random weights",
     )

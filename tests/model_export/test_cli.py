@@ -78,8 +78,8 @@ def test_digits_fallback_is_shaped_like_fashion_mnist():
         (["train", "--version", "abc"], "not a positive integer"),
         (["train", "--version", "1.5"], "not a positive integer"),
         (["train", "--warmup-records", "1001"], "at most 1000"),
-        (["train", "--warmup-records", "0"], "out of range"),
-        (["resnet50", "--input-size", "x"], "not a positive integer"),
+        (["train", "--warmup-records", "0"], "must be > 0"),
+        (["resnet50", "--input-size", "x"], "'x' is not a number"),
     ],
 )
 def test_bad_flags_exit_2_with_the_problem_on_stderr(tmp_path, capsys, argv, message):
