@@ -2,7 +2,10 @@
 
 - every top-level key of values.yaml has a row in the values table (helm-docs
   omits keys without a ``# --`` comment);
-- every ``ci/*-values.yaml`` scenario has a row in the Scenarios table.
+- every ``ci/*-values.yaml`` scenario has a row in the Scenarios table;
+- every value named in backticks (``server.ports.http``) in the chart README's
+  text before "Upgrading" and in docs/*.md exists in values.yaml, so a renamed
+  value cannot linger in the docs.
 
 Exit 1 with one line per problem, naming the fix.
 
@@ -17,10 +20,42 @@ from pathlib import Path
 
 import yaml
 
-CHART_DIR = Path(__file__).resolve().parents[2] / "charts" / "tf-serving"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHART_DIR = REPO_ROOT / "charts" / "tf-serving"
+# `a.b.c` or `a.b.c=value`: a dotted value path as the docs write it (not a file name).
+VALUE_PATH = re.compile(
+    r"`([a-z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)+)(?<!\.h)(?<!\.cc)(?:=[^`]*|: [^`]*)?`"
+)
 
 
-def problems(chart_dir: Path = CHART_DIR) -> list[str]:
+def resolves(values: dict, path: str) -> bool:
+    """True when the dotted ``path`` names a key of ``values``; a list or an empty map
+    (free-form, such as ``resources``) takes any rest."""
+    node = values
+    for part in path.split("."):
+        if isinstance(node, list) or node == {}:
+            return True
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def stale_value_names(values: dict, texts: dict[str, str]) -> list[str]:
+    """Dotted names in ``texts`` (name -> text) whose first key is a value but the
+    rest is not."""
+    return [
+        f"{name} names `{path}`, which values.yaml does not have: use the "
+        "value's current name (chart README, Upgrading)"
+        for name, text in texts.items()
+        for path in dict.fromkeys(VALUE_PATH.findall(text))
+        if path.split(".")[0] in values and not resolves(values, path)
+    ]
+
+
+def problems(
+    chart_dir: Path = CHART_DIR, docs_dir: Path = REPO_ROOT / "docs"
+) -> list[str]:
     """Returns what the chart README lacks, one line each."""
     readme = (chart_dir / "README.md").read_text(encoding="utf-8")
     values = yaml.safe_load((chart_dir / "values.yaml").read_text(encoding="utf-8"))
@@ -37,7 +72,16 @@ def problems(chart_dir: Path = CHART_DIR) -> list[str]:
         for scenario in sorted((chart_dir / "ci").glob("*-values.yaml"))
         if f"`{scenario.name}`" not in readme
     ]
-    return found
+    template = chart_dir / "README.md.gotmpl"
+    texts = {
+        path.name: path.read_text(encoding="utf-8")
+        for path in sorted(docs_dir.glob("*.md"))
+    }
+    if template.exists():
+        texts[template.name] = template.read_text(encoding="utf-8").split(
+            "## Upgrading"
+        )[0]
+    return found + stale_value_names(values, texts)
 
 
 def main() -> int:
