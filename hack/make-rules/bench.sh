@@ -3,12 +3,11 @@
 # Installs Debian's wrk (apt-get) and the pinned ghz (go install) when missing.
 # Not part of `make test`: it prints measured ratios, it does not gate.
 set -o errexit -o nounset -o pipefail
+LOG_TAG="bench"
 # shellcheck source=hack/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 readonly GHZ_BIN="${REPO_ROOT}/bin/ghz"
 readonly PYTHON="${REPO_ROOT}/.venv/bin/python"
-
-log() { echo "bench: $*" >&2; }
 
 ensure_wrk() {
   if command -v wrk >/dev/null 2>&1; then

@@ -22,12 +22,6 @@ readonly CHECKOV="${CHECKOV:-${REPO_ROOT}/bin/checkov}"
 readonly RELEASE="tf-serving"
 readonly KUBE_VERSIONS=("${KUBE_VERSION_OLDEST}" "${KUBE_VERSION_NEWEST}")
 
-
-die() {
-  log "ERROR: $*"
-  exit 1
-}
-
 require_tools() {
   [[ -x "${HELM}" ]] || die "helm not found at ${HELM}: run \`make tools\`"
   [[ -x "${KUBECONFORM}" ]] || die "kubeconform not found at ${KUBECONFORM}: run \`make tools\`"
