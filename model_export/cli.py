@@ -18,11 +18,16 @@ from pathlib import Path
 
 from model_export import constants
 from model_export.errors import ExportError
-from tfserving_contract import options
+from tfserving_contract import headroom, options
 
 logger = logging.getLogger(__name__)
 
 EXIT_USAGE = 2
+EXPORT_UNLOAD_HINT = (
+    "make the swap a pod rollout (server.fileSystemPollWaitSeconds: 0, then "
+    "`kubectl rollout restart`: each new pod loads only the newest version), or "
+    "unload the old version first (a short outage for this model)"
+)
 # Top-level modules of the `export` extra, absent after a plain `pip install .`.
 EXPORT_EXTRA_MODULES = frozenset(
     {"tensorflow", "tensorflow_serving", "keras", "sklearn"}
@@ -70,6 +75,27 @@ def _add_publish_flags(parser: argparse.ArgumentParser, base_path: str | None) -
     )
     options.add_model_name(
         parser, help="model name used in warmup requests; default: the base path's name"
+    )
+    parser.add_argument(
+        "--latest-versions",
+        type=options.positive(int),
+        default=1,
+        help="the server's model.latestVersions: decides which versions stay "
+        "loaded while the new one loads",
+    )
+    headroom.add_flags(
+        parser,
+        limit_help="the tf-serving container's resources.limits.memory (e.g. 512Mi); "
+        "without it the memory check only warns that it cannot check",
+    )
+
+
+def _memory_settings(args: argparse.Namespace) -> headroom.Settings:
+    return headroom.Settings(
+        mode=args.memory_check,
+        limit_bytes=args.memory_limit,
+        baseline_bytes=args.server_memory_baseline,
+        unload_hint=EXPORT_UNLOAD_HINT,
     )
 
 
@@ -182,6 +208,8 @@ def _run(args: argparse.Namespace) -> int:
         "version": args.version,
         "warmup_records": args.warmup_records,
         "model_name": args.model_name,
+        "memory": _memory_settings(args),
+        "latest_versions": args.latest_versions,
     }
     if args.command == "train":
         from model_export.train import train_and_publish

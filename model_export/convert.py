@@ -17,6 +17,7 @@ from model_export import constants, keras_export, samples, signatures
 from model_export.errors import ExportError
 from model_export.publish import PublishRequest, choose_version, publish
 from model_export.warmup import check_warmup_count
+from tfserving_contract import headroom
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ def convert_and_publish(
     warmup_records: int = constants.DEFAULT_WARMUP_RECORDS,
     model_name: str | None = None,
     class_names: list[str] | None = None,
+    memory: headroom.Settings = headroom.DEFAULT_SETTINGS,
+    latest_versions: int = 1,
 ) -> Path:
     """Publishes an existing model under base_path as the next version.
 
@@ -100,6 +103,8 @@ def convert_and_publish(
         version: Explicit version, or None for the next free one.
         warmup_records: Number of warmup records.
         model_name: Served model name; defaults to the base path's name.
+        memory: The memory check's settings (default: warn, no limit).
+        latest_versions: The server's `latest` policy num_versions.
         class_names: Optional class names recorded in the metadata.
 
     Returns:
@@ -136,6 +141,8 @@ def convert_and_publish(
         version=version,
         model_name=model_name,
         warmup_records=warmup_records,
+        memory=memory,
+        latest_versions=latest_versions,
         metadata={
             "dataset": None,
             "accuracy": None,

@@ -2,7 +2,9 @@
 
 The model is written into a non-numeric staging directory under the base path
 (TF Serving ignores it), assets.extra is filled in, the copy is loaded back and
-checked, and only then renamed to `<base_path>/<N>`. Any failure removes the
+checked, its resident memory measured in a child process (memory_probe) and
+checked against the container's limit (tfserving_contract.headroom), and only
+then renamed to `<base_path>/<N>`. Any failure removes the
 staging directory, so no numeric directory ever holds a partial export.
 
 Typical usage example:
@@ -30,9 +32,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from model_export import constants, signatures, warmup
+from model_export import constants, memory_probe, signatures, warmup
 from model_export.errors import ExportError
-from tfserving_contract import layout
+from tfserving_contract import headroom, layout
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,9 @@ class PublishRequest:
         rtol: Relative tolerance for validation and for golden output checks.
         atol: Absolute tolerance.
         metadata: Extra fields for export_metadata.json (dataset, accuracy, ...).
+        memory: How to check the swap's memory against the container's limit.
+        latest_versions: The server's `latest` policy num_versions, which decides
+            the versions loaded beside the new one.
     """
 
     base_path: Path
@@ -65,6 +70,8 @@ class PublishRequest:
     rtol: float = constants.DEFAULT_RTOL
     atol: float = constants.DEFAULT_ATOL
     metadata: dict[str, object] = dataclasses.field(default_factory=dict)
+    memory: headroom.Settings = headroom.DEFAULT_SETTINGS
+    latest_versions: int = 1
 
 
 def parse_version(text: str) -> int:
@@ -193,13 +200,43 @@ def validate(request: PublishRequest, served: dict[str, np.ndarray]) -> None:
             )
 
 
+def check_memory(request: PublishRequest, version: int, figure: dict | None) -> None:
+    """Warns, or refuses, when the swap to `version` may exceed the memory limit.
+
+    Raises:
+        ExportError: the check refuses (mode refuse and over the limit).
+    """
+    base_path = Path(request.base_path)
+    kept = headroom.kept_during_load(
+        list(existing_versions(base_path)), version, request.latest_versions
+    )
+    if kept is None:
+        logger.info(
+            "version %d is not among the %d newest: the server will not load it",
+            version,
+            request.latest_versions,
+        )
+        return
+    model_name = request.model_name or base_path.name
+    swap = headroom.Swap(model_name, version, figure, headroom.figures(base_path, kept))
+    verdict = headroom.check(swap, request.memory)
+    for line in verdict.warnings:
+        logger.warning("%s", line)
+    if verdict.refusal:
+        raise ExportError(verdict.refusal)
+
+
 def write_assets(
     request: PublishRequest,
     staging: Path,
     version: int,
     served: dict[str, np.ndarray],
+    memory: dict | None = None,
 ) -> None:
-    """Writes warmup records, sample request, golden outputs and metadata."""
+    """Writes warmup records, sample request, golden outputs and metadata.
+
+    `memory` is memory_probe.measure()'s figure (None: not measured).
+    """
     signature = signatures.serving_signature(staging)
     model_name = request.model_name or request.base_path.name
     assets = staging / layout.ASSETS_EXTRA
@@ -227,6 +264,7 @@ def write_assets(
         "outputs": signatures.public_spec(signature["outputs"]),
         "tolerance": {"rtol": request.rtol, "atol": request.atol},
         "warmup_records": len(logs),
+        headroom.METADATA_KEY: memory,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
     (assets / layout.EXPORT_METADATA_FILE).write_text(json.dumps(metadata, indent=2))
@@ -294,7 +332,9 @@ def publish(request: PublishRequest) -> Path:
         request.write_model(staging)
         served = run_serving_default(staging, request.sample_inputs)
         validate(request, served)
-        write_assets(request, staging, version, served)
+        figure = memory_probe.measure(staging, request.sample_inputs)
+        check_memory(request, version, figure)
+        write_assets(request, staging, version, served, figure)
         sync_tree(staging)
         promote(staging, base_path / str(version))
     except BaseException:

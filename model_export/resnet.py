@@ -26,6 +26,7 @@ from model_export import constants, keras_export
 from model_export.errors import ExportError
 from model_export.publish import PublishRequest, choose_version, publish
 from model_export.warmup import check_warmup_count
+from tfserving_contract import headroom
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,8 @@ def export_resnet50(
     input_size: int = constants.RESNET_INPUT_SIZE,
     warmup_records: int = constants.DEFAULT_WARMUP_RECORDS,
     model_name: str | None = None,
+    memory: headroom.Settings = headroom.DEFAULT_SETTINGS,
+    latest_versions: int = 1,
 ) -> Path:
     """Builds ResNet50 and publishes it under base_path.
 
@@ -119,6 +122,8 @@ def export_resnet50(
         input_size: Square input side (224 for ImageNet weights).
         warmup_records: Number of warmup records.
         model_name: Served model name; defaults to the base path's name.
+        memory: The memory check's settings (default: warn, no limit).
+        latest_versions: The server's `latest` policy num_versions.
 
     Returns:
         The published version directory.
@@ -189,6 +194,8 @@ def export_resnet50(
         version=version,
         model_name=model_name,
         warmup_records=warmup_records,
+        memory=memory,
+        latest_versions=latest_versions,
         atol=RESNET_ATOL,
         metadata={
             "dataset": "imagenet" if used_weights == "imagenet" else None,

@@ -13,6 +13,7 @@ import numpy as np
 from model_export import constants, datasets, keras_export, models
 from model_export.publish import PublishRequest, choose_version, publish
 from model_export.warmup import check_warmup_count
+from tfserving_contract import headroom
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ def train_and_publish(
     batch_size: int = constants.DEFAULT_BATCH_SIZE,
     seed: int = constants.DEFAULT_SEED,
     model_name: str | None = None,
+    memory: headroom.Settings = headroom.DEFAULT_SETTINGS,
+    latest_versions: int = 1,
 ) -> Path:
     """Trains the CNN, evaluates it and publishes it under base_path.
 
@@ -40,6 +43,8 @@ def train_and_publish(
         batch_size: Training batch size.
         seed: Seed for weights and shuffling.
         model_name: Served model name; defaults to the base path's name.
+        memory: The memory check's settings (default: warn, no limit).
+        latest_versions: The server's `latest` policy num_versions.
 
     Returns:
         The published version directory.
@@ -74,6 +79,8 @@ def train_and_publish(
         version=version,
         model_name=model_name,
         warmup_records=warmup_records,
+        memory=memory,
+        latest_versions=latest_versions,
         metadata={
             "dataset": data.name,
             "accuracy": round(float(accuracy), 6),
