@@ -4,6 +4,7 @@ Typical usage example:
 
     kubectl port-forward svc/tf-serving 8501 &
     tfs-rollout --configmap tf-serving-models --rest-url http://127.0.0.1:8501 load 3
+    tfs-rollout ... --model-base-path models/m --memory-check refuse load 3
     tfs-rollout ... canary 3
     tfs-rollout ... promote
     tfs-rollout ... rollback
@@ -15,10 +16,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from model_rollout import plan, server
+from model_rollout import memory, plan, server
 from model_rollout.targets import ConfigMapTarget, FileTarget
 from smoke_tests.cluster import ClusterError
-from tfserving_contract import options
+from tfserving_contract import headroom, options
 
 ACTIONS = ("status", "load", "canary", "promote", "rollback", "unload")
 
@@ -56,6 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="the same as the VERSION argument (`load --version 3`)",
     )
+    options.add_model_base_path(
+        parser,
+        help="load: a local copy of the model's base path (e.g. models/<name>), "
+        "whose export_metadata.json files hold the versions' memory figures",
+    )
+    headroom.add_flags(
+        parser,
+        limit_help="load: the memory limit to check against; default: the "
+        "tf-serving container's resources.limits.memory in the Deployment that "
+        "mounts --configmap (give it with --config-file)",
+    )
     return parser
 
 
@@ -89,6 +101,11 @@ def run(args: argparse.Namespace) -> str:
     if args.action in ("load", "canary", "unload") and args.version is None:
         raise plan.RolloutError(f"`{args.action}` needs a VERSION")
     if args.action == "load":
+        verdict = memory.check_load(args, target, config, model, args.version)
+        for line in verdict.warnings:
+            print(f"tfs-rollout: warning: {line}", file=sys.stderr)
+        if verdict.refusal:
+            raise plan.RolloutError(verdict.refusal)
         plan.load_version(config, model, args.version)
         want, what = True, f"version {args.version} AVAILABLE"
     elif args.action == "unload":
