@@ -16,6 +16,8 @@ from pathlib import Path
 import yaml
 
 from tests.chart.helpers import CHART_DIR, HELM, versions_env
+from tfserving_contract import headroom
+from tfserving_contract.quantity import parse_bytes
 
 
 def render_notes(tmp_path: Path, *set_args: str) -> str:
@@ -51,11 +53,13 @@ def test_notes_follow_the_model_name_and_service_port(tmp_path: Path):
     assert "curl -s http://127.0.0.1:9001/v1/models/resnet\n" in notes
 
 
-def test_notes_warn_when_memory_limit_cannot_hold_two_versions(tmp_path: Path):
+def test_notes_warn_when_memory_limit_cannot_hold_a_version_swap(tmp_path: Path):
     size = "model.sizeBytes=800000000"
     warned = render_notes(tmp_path / "a", size, "resources.limits.memory=1Gi")
     assert warned.startswith("WARNING: resources.limits.memory (1Gi)")
-    assert "1600000000 bytes" in warned
+    baseline = parse_bytes(headroom.DEFAULT_SERVER_BASELINE)
+    assert f"below the {baseline + 2 * 800000000} bytes a version swap" in warned
+    assert f"{headroom.DEFAULT_SERVER_BASELINE} assumed for the server" in warned
     roomy = render_notes(tmp_path / "b", size, "resources.limits.memory=2Gi")
     assert "WARNING" not in roomy
     immutable = render_notes(
@@ -67,3 +71,12 @@ def test_notes_warn_when_memory_limit_cannot_hold_two_versions(tmp_path: Path):
     )
     assert "WARNING" not in immutable
     assert "WARNING" not in render_notes(tmp_path / "d", "resources.limits.memory=1Gi")
+
+
+def test_notes_count_the_versions_that_stay_loaded_during_a_swap(tmp_path: Path):
+    size, limit = "model.sizeBytes=400000000", "resources.limits.memory=1400M"
+    baseline = parse_bytes(headroom.DEFAULT_SERVER_BASELINE)
+    assert "WARNING" not in render_notes(tmp_path / "a", size, limit)
+    three = render_notes(tmp_path / "b", size, limit, "model.latestVersions=3")
+    assert f"below the {baseline + 3 * 400000000} bytes" in three
+    assert "+ 800000000 bytes of versions that stay loaded" in three

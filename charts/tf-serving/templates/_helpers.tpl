@@ -236,19 +236,28 @@ Bytes in a Kubernetes memory quantity such as 512Mi, 2Gi, 1G or 1048576 (the sch
 {{- end }}
 
 {{/*
-A warning line when the memory limit is below 2 x the models' total size while hot swaps are on
-(a new version loads before the old one unloads); empty otherwise.
+A warning line when resources.limits.memory cannot hold a version swap while hot swaps are on (a new
+version loads before the old one unloads): the server's own memory (256Mi, the assumption
+tfserving_contract/headroom.py makes) + every model's versions that stay loaded + the largest new
+version, each model.sizeBytes; empty otherwise. `latest: N` keeps max(N-1, 1) old versions loaded.
 */}}
 {{- define "tf-serving.memoryWarning" -}}
-{{- $total := 0 }}
+{{- $baseline := "256Mi" }}
+{{- $kept := 0 }}
+{{- $largest := 0 }}
 {{- range (include "tf-serving.models" . | fromJsonArray) }}
-{{- $total = add $total (int64 .sizeBytes) }}
+{{- $versions := 1 }}
+{{- if eq .versionPolicy "latest" }}{{ $versions = max 1 (sub (int .latestVersions) 1) }}{{ end }}
+{{- if eq .versionPolicy "specific" }}{{ $versions = max 1 (len .specificVersions) }}{{ end }}
+{{- $kept = add $kept (mul (int64 .sizeBytes) $versions) }}
+{{- $largest = max $largest (int64 .sizeBytes) }}
 {{- end }}
 {{- $limits := (.Values.resources | default dict).limits | default dict }}
-{{- if and (gt (int64 $total) 0) $limits.memory (gt (int .Values.server.fileSystemPollWaitSeconds) 0) }}
+{{- if and (gt (int64 $largest) 0) $limits.memory (gt (int .Values.server.fileSystemPollWaitSeconds) 0) }}
 {{- $limit := include "tf-serving.quantityBytes" $limits.memory | int64 }}
-{{- if lt $limit (mul 2 $total) }}
-{{- printf "WARNING: resources.limits.memory (%v) is below 2 x the models' size (%d bytes). During a version swap the old and new versions are loaded together and the pod may be OOM-killed: raise the limit, or set server.fileSystemPollWaitSeconds: 0 and server.modelConfigPollSeconds: 0." $limits.memory (mul 2 $total) }}
+{{- $need := add (include "tf-serving.quantityBytes" $baseline | int64) $kept $largest }}
+{{- if lt $limit $need }}
+{{- printf "WARNING: resources.limits.memory (%v) is below the %d bytes a version swap needs: %s assumed for the server + %d bytes of versions that stay loaded + %d bytes for the largest new version (model.sizeBytes). TF Serving loads a new version before it unloads the old one, so the pod may be OOM-killed: raise the limit, or set server.fileSystemPollWaitSeconds: 0 and server.modelConfigPollSeconds: 0 (swaps become pod rollouts)." $limits.memory $need $baseline $kept $largest }}
 {{- end }}
 {{- end }}
 {{- end }}
