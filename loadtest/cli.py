@@ -22,7 +22,9 @@ import time
 from pathlib import Path
 
 from loadtest import constants
+from loadtest.capacity_report import step_row
 from loadtest.compare import CompareError, compare, load_summary
+from loadtest.engine import RunConfig, preflight
 from loadtest.job import DEFAULT_REQUESTS, quantity
 from loadtest.payload import (
     Payload,
@@ -33,13 +35,15 @@ from loadtest.payload import (
     payload_from_metadata,
     payload_from_request_file,
 )
+from loadtest.report import Limits
 from loadtest.schedule import ARRIVALS, backlog_bound
 from tfserving_contract import options
 
 log = logging.getLogger(__name__)
 
 
-def _add_run_args(p: argparse.ArgumentParser) -> None:
+def _add_target_args(p: argparse.ArgumentParser) -> None:
+    """Where the load goes and what it sends."""
     p.add_argument(
         "--protocol", choices=("rest", "grpc"), default="rest", help="wire protocol"
     )
@@ -80,6 +84,10 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         "default: export_metadata.json beside the request, else the values "
         '(numbers, booleans, {"b64": ...} strings) as tfs-smoke types them',
     )
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    _add_target_args(p)
     p.add_argument(
         "--rate",
         type=options.positive(float),
@@ -120,18 +128,33 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         help="users in --closed-loop mode",
     )
     p.add_argument(
+        "--expected-latency-ms",
+        type=options.positive(float),
+        default=constants.DEFAULT_EXPECTED_LATENCY_MS,
+        help="latency used to size the REST pool by Little's law",
+    )
+    _add_client_args(p, pool_latency="expected latency")
+    _add_slo_args(p, p99_required=False)
+    _add_gate_args(p)
+    p.add_argument(
+        "--metrics-url",
+        help="TF Serving Prometheus URL to scrape request_count before/after",
+    )
+    p.add_argument(
+        "--out", type=Path, help="report directory (default out/loadtest/<time>)"
+    )
+    _add_job_args(p)
+
+
+def _add_client_args(p: argparse.ArgumentParser, pool_latency: str) -> None:
+    """Connections, processes, timeout and retries of the generator."""
+    p.add_argument(
         "--connections",
         type=int,
         default=0,
         help="gRPC: channels (TCP connections, default "
         f"{constants.DEFAULT_GRPC_CONNECTIONS}); REST: pool size = in-flight cap "
-        "(default: Little's law, rate x expected latency x 2)",
-    )
-    p.add_argument(
-        "--expected-latency-ms",
-        type=options.positive(float),
-        default=constants.DEFAULT_EXPECTED_LATENCY_MS,
-        help="latency used to size the REST pool by Little's law",
+        f"(default: Little's law, rate x {pool_latency} x 2)",
     )
     p.add_argument(
         "--processes",
@@ -150,13 +173,30 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         "gRPC: UNAVAILABLE) is sent once more, at once, within --timeout; other "
         "errors never are. Retries are reported (counts.retried), never hidden",
     )
-    p.add_argument("--max-p99-ms", type=float, help="SLO: corrected p99 limit (exit 1)")
-    p.add_argument("--max-p95-ms", type=float, help="SLO: corrected p95 limit (exit 1)")
+
+
+def _add_slo_args(p: argparse.ArgumentParser, p99_required: bool) -> None:
+    p.add_argument(
+        "--max-p99-ms",
+        type=options.positive(float),
+        required=p99_required,
+        help="SLO: corrected p99 limit (exit 1)",
+    )
+    p.add_argument(
+        "--max-p95-ms",
+        type=options.positive(float),
+        help="SLO: corrected p95 limit (exit 1)",
+    )
     p.add_argument(
         "--max-error-rate",
         type=float,
+        default=constants.CAPACITY_MAX_ERROR_RATE if p99_required else None,
         help="SLO: errors/sent limit, e.g. 0.001 (exit 1)",
     )
+
+
+def _add_gate_args(p: argparse.ArgumentParser) -> None:
+    """The validity gates: when one fails the generator, not the target, limited."""
     p.add_argument(
         "--max-lag-p99-ms",
         type=float,
@@ -171,13 +211,9 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         "behind schedule or more than rate x this many (max "
         f"{constants.MAX_BACKLOG_REQUESTS}) scheduled requests wait to be sent",
     )
-    p.add_argument(
-        "--metrics-url",
-        help="TF Serving Prometheus URL to scrape request_count before/after",
-    )
-    p.add_argument(
-        "--out", type=Path, help="report directory (default out/loadtest/<time>)"
-    )
+
+
+def _add_job_args(p: argparse.ArgumentParser) -> None:
     job = p.add_argument_group(
         "in-cluster", "run the same load as a Kubernetes Job (no port-forward)"
     )
@@ -185,8 +221,8 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
         "--in-cluster",
         metavar="NAMESPACE",
         help="run as a Job in NAMESPACE; --target is the address the pod sees "
-        "(e.g. http://<service>.<namespace>.svc:8501); summary.json comes back to "
-        "--out and the pod's exit code is returned",
+        "(e.g. http://<service>.<namespace>.svc:8501); the report JSON comes back "
+        "to --out and the pod's exit code is returned",
     )
     job.add_argument(
         "--image",
@@ -210,9 +246,106 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     job.add_argument(
         "--print-summary",
         action="store_true",
-        help="also print summary.json as one last stdout line (how the Job's "
+        help="also print the report JSON as one last stdout line (how the Job's "
         "pod returns it)",
     )
+
+
+def _add_capacity_args(p: argparse.ArgumentParser) -> None:
+    _add_target_args(p)
+    search = p.add_argument_group("search", "the steps (each an open-loop run)")
+    search.add_argument(
+        "--start-rate",
+        type=options.positive(float),
+        default=constants.CAPACITY_START_RATE,
+        help="first step's rate (req/s)",
+    )
+    search.add_argument(
+        "--factor",
+        type=options.above_one(float),
+        default=constants.CAPACITY_FACTOR,
+        help="rate multiplier per step until one misses the SLO",
+    )
+    search.add_argument(
+        "--max-rate",
+        type=options.positive(float),
+        default=constants.CAPACITY_MAX_RATE,
+        help="stop ramping here (capacity is then at least this)",
+    )
+    search.add_argument(
+        "--min-rate",
+        type=options.positive(float),
+        default=constants.CAPACITY_MIN_RATE,
+        help="when the first step misses, step down to this rate",
+    )
+    search.add_argument(
+        "--precision",
+        type=options.positive(float),
+        default=constants.CAPACITY_PRECISION,
+        help="bisect until the highest met and lowest missed rates are within "
+        "this fraction of each other",
+    )
+    search.add_argument(
+        "--step-duration",
+        type=options.positive(float),
+        default=constants.CAPACITY_STEP_S,
+        help="measured seconds per step",
+    )
+    search.add_argument(
+        "--warmup",
+        type=float,
+        default=constants.CAPACITY_WARMUP_S,
+        help="seconds at the step's rate before measuring (discarded)",
+    )
+    search.add_argument(
+        "--cooldown",
+        type=float,
+        default=constants.CAPACITY_COOLDOWN_S,
+        help="idle seconds between steps, so a missed step's queue drains",
+    )
+    search.add_argument(
+        "--attempts",
+        type=options.positive(int),
+        default=constants.CAPACITY_ATTEMPTS,
+        help="runs at a rate before it counts as missed",
+    )
+    search.add_argument(
+        "--arrival", choices=ARRIVALS, default="constant", help="arrival process"
+    )
+    search.add_argument(
+        "--seed", type=int, default=constants.DEFAULT_SEED, help="Poisson seed"
+    )
+    _add_client_args(p, pool_latency="--max-p99-ms")
+    _add_slo_args(p, p99_required=True)
+    _add_gate_args(p)
+    plan = p.add_argument_group("plan", "replicas and an HPA target for a rate")
+    plan.add_argument(
+        "--target-rate",
+        type=options.positive(float),
+        help="steady rate to plan replicas for (req/s)",
+    )
+    plan.add_argument(
+        "--peak-rate",
+        type=options.positive(float),
+        help="highest rate the HPA must reach (default --target-rate)",
+    )
+    plan.add_argument(
+        "--pods",
+        type=options.positive(int),
+        default=1,
+        help="pods the measured target spread the load over (1: one pod directly; "
+        "N: the Service with N ready pods)",
+    )
+    plan.add_argument(
+        "--utilization",
+        type=options.fraction,
+        default=constants.CAPACITY_UTILIZATION,
+        help="share of a pod's capacity to plan it at (0..1]",
+    )
+    p.add_argument(
+        "--out", type=Path, help="report directory (default out/capacity/<time>)"
+    )
+    _add_job_args(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -242,6 +375,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=constants.DEFAULT_BUDGET_PCT,
         help="allowed increase of p50/p90/p95/p99 and error rate, in %%",
     )
+    cap_p = sub.add_parser(
+        "capacity",
+        help="find the highest rate that meets an SLO; plan replicas",
+        formatter_class=fmt,
+    )
+    _add_capacity_args(cap_p)
     st_p = sub.add_parser(
         "selftest", help="measure this tool's ceiling on loopback", formatter_class=fmt
     )
@@ -343,6 +482,108 @@ def _resolve_target_and_model(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _target(args: argparse.Namespace) -> str:
+    return args.target or (
+        constants.DEFAULT_REST_TARGET
+        if args.protocol == "rest"
+        else constants.DEFAULT_GRPC_TARGET
+    )
+
+
+def _prepare(args: argparse.Namespace) -> tuple[str, Payload, bytes]:
+    """The target and the request (REST body, gRPC bytes) to load it with.
+
+    Raises:
+        PayloadError: a gRPC target given as a URL, or no usable request.
+    """
+    target = _target(args)
+    if args.protocol == "grpc" and "://" in target:
+        raise PayloadError(f"gRPC --target is host:port, got {target}")
+    payload = _load_payload(args, target)
+    grpc_bytes = (
+        grpc_request_bytes(payload, args.model_name) if args.protocol == "grpc" else b""
+    )
+    return target, payload, grpc_bytes
+
+
+def _connections(args: argparse.Namespace, rate: float, latency_ms: float) -> int:
+    """--connections, else gRPC's default, else a REST pool by Little's law."""
+    if args.connections:
+        return args.connections
+    if args.protocol == "grpc":
+        return constants.DEFAULT_GRPC_CONNECTIONS
+    littles = math.ceil(rate * latency_ms / 1000 * 2)
+    return min(
+        constants.MAX_REST_CONNECTIONS, max(constants.MIN_REST_CONNECTIONS, littles)
+    )
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    """The SLOs, and the dispatch-lag gate (default max(2 ms, 5% of the p99 SLO))."""
+    max_lag = args.max_lag_p99_ms
+    if max_lag is None:
+        max_lag = max(
+            constants.DEFAULT_MAX_LAG_P99_MS,
+            constants.LAG_SLO_FRACTION * (args.max_p99_ms or 0.0),
+        )
+    return Limits(
+        max_p99_ms=args.max_p99_ms,
+        max_p95_ms=args.max_p95_ms,
+        max_error_rate=args.max_error_rate,
+        max_lag_p99_ms=max_lag,
+    )
+
+
+def _run_config(
+    args: argparse.Namespace,
+    prepared: tuple[str, Payload, bytes],
+    limits: Limits,
+    **load,
+) -> RunConfig:
+    """A RunConfig from the shared flags; ``load`` sets rate, duration_s, warmup_s,
+    connections (and closed_loop, concurrency for ``run``)."""
+    target, payload, grpc_bytes = prepared
+    return RunConfig(
+        protocol=args.protocol,
+        target=target,
+        model_name=args.model_name,
+        rest_body=payload.rest_body,
+        grpc_request=grpc_bytes,
+        arrival=args.arrival,
+        seed=args.seed,
+        deadline_s=args.timeout,
+        max_backlog=backlog_bound(load["rate"], args.max_backlog_s),
+        max_behind_s=args.max_backlog_s,
+        processes=args.processes,
+        on_time_allowance_s=limits.max_lag_p99_ms / 1000,
+        retry_connection_errors=args.retry_connection_errors,
+        **load,
+    )
+
+
+def _preflight_error(cfg: RunConfig) -> bool:
+    """Send one request; print the problem and return True if it failed."""
+    status, error = preflight(cfg)
+    if error is None:
+        return False
+    print(
+        f"error: the first request to {cfg.target} failed ({error}, status {status}); "
+        "check --target, --model-name and the request before load testing",
+        file=sys.stderr,
+    )
+    return True
+
+
+def _as_job(
+    args: argparse.Namespace, add_args, command: str, timeout_s: float | None = None
+) -> int:
+    from loadtest.job import run_as_job
+
+    parser = argparse.ArgumentParser(add_help=False)
+    add_args(parser)
+    return run_as_job(args, parser, command, timeout_s)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Execute ``run``: load, report, verdict."""
     problem = _resolve_target_and_model(args)
@@ -350,85 +591,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return constants.EXIT_USAGE
     if args.in_cluster:
-        from loadtest.job import run_as_job
-
-        run_parser = argparse.ArgumentParser(add_help=False)
-        _add_run_args(run_parser)
-        return run_as_job(args, run_parser)
-    from loadtest.engine import RunConfig, preflight
+        return _as_job(args, _add_run_args, "run")
     from loadtest.metrics import scrape, server_view
     from loadtest.recorder import merge_results
-    from loadtest.report import Limits, build_summary, print_table, write_reports
+    from loadtest.report import build_summary, print_table, write_reports
     from loadtest.runner import WorkerError, run_results
 
-    target = args.target or (
-        constants.DEFAULT_REST_TARGET
-        if args.protocol == "rest"
-        else constants.DEFAULT_GRPC_TARGET
-    )
-    if args.protocol == "grpc" and "://" in target:
-        print(f"error: gRPC --target is host:port, got {target}", file=sys.stderr)
-        return constants.EXIT_USAGE
     try:
-        payload = _load_payload(args, target)
-        grpc_bytes = (
-            grpc_request_bytes(payload, args.model_name)
-            if args.protocol == "grpc"
-            else b""
-        )
+        prepared = _prepare(args)
     except PayloadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return constants.EXIT_USAGE
-    if args.connections:
-        connections = args.connections
-    elif args.protocol == "grpc":
-        connections = constants.DEFAULT_GRPC_CONNECTIONS
-    else:
-        littles = math.ceil(args.rate * args.expected_latency_ms / 1000 * 2)
-        connections = min(
-            constants.MAX_REST_CONNECTIONS, max(constants.MIN_REST_CONNECTIONS, littles)
-        )
-    max_lag = args.max_lag_p99_ms
-    if max_lag is None:
-        max_lag = max(
-            constants.DEFAULT_MAX_LAG_P99_MS,
-            constants.LAG_SLO_FRACTION * (args.max_p99_ms or 0.0),
-        )
-    cfg = RunConfig(
-        protocol=args.protocol,
-        target=target,
-        model_name=args.model_name,
-        rest_body=payload.rest_body,
-        grpc_request=grpc_bytes,
+    limits = _limits(args)
+    cfg = _run_config(
+        args,
+        prepared,
+        limits,
         rate=args.rate,
         duration_s=args.duration,
         warmup_s=max(0.0, args.warmup),
-        arrival=args.arrival,
-        seed=args.seed,
+        connections=_connections(args, args.rate, args.expected_latency_ms),
         closed_loop=args.closed_loop,
         concurrency=args.concurrency,
-        connections=connections,
-        deadline_s=args.timeout,
-        max_backlog=backlog_bound(args.rate, args.max_backlog_s),
-        max_behind_s=args.max_backlog_s,
-        processes=args.processes,
-        on_time_allowance_s=max_lag / 1000,
-        retry_connection_errors=args.retry_connection_errors,
     )
-    limits = Limits(
-        max_p99_ms=args.max_p99_ms,
-        max_p95_ms=args.max_p95_ms,
-        max_error_rate=args.max_error_rate,
-        max_lag_p99_ms=max_lag,
-    )
-    status, error = preflight(cfg)
-    if error is not None:
-        print(
-            f"error: the first request to {target} failed ({error}, status {status}); "
-            "check --target, --model-name and the request before load testing",
-            file=sys.stderr,
-        )
+    if _preflight_error(cfg):
         return constants.EXIT_USAGE
+    target = cfg.target
     before = None
     if args.metrics_url:
         try:
@@ -468,11 +656,148 @@ def cmd_run(args: argparse.Namespace) -> int:
     write_reports(summary, merged, out)
     print_table(summary)
     print(f"reports: {out}", file=sys.stderr)
+    _print_for_job(args, summary)
+    return summary["exit_code"]
+
+
+def _print_for_job(args: argparse.Namespace, report: dict) -> None:
+    """With --print-summary, the report as the last stdout line (a Job's way back)."""
     if args.print_summary:
         from loadtest.job import SUMMARY_MARKER
 
-        print(SUMMARY_MARKER + json.dumps(summary, separators=(",", ":")), flush=True)
-    return summary["exit_code"]
+        print(SUMMARY_MARKER + json.dumps(report, separators=(",", ":")), flush=True)
+
+
+def _print_step(step) -> None:
+    row = step_row(step)
+    print(
+        f"  {row['phase']:6} {row['rate']:8g} req/s: achieved "
+        f"{row['achieved_req_s']:8g}, "
+        f"p99 {row['p99_ms']:8.2f} ms, errors {row['errors']}, dispatch-lag p99 "
+        f"{row['dispatch_lag_p99_ms']:.2f} ms -> {row['outcome']}"
+        + (f" ({', '.join(row['failed'])})" if row["failed"] else ""),
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def cmd_capacity(args: argparse.Namespace) -> int:
+    """Execute ``capacity``: search the SLO edge, report it, plan replicas."""
+    from loadtest import capacity
+    from loadtest.capacity_report import build_result, write_reports
+    from loadtest.recorder import merge_results
+    from loadtest.report import build_summary
+    from loadtest.runner import WorkerError, run_results
+
+    problem = _resolve_target_and_model(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return constants.EXIT_USAGE
+    if args.peak_rate and not args.target_rate:
+        print("error: --peak-rate needs --target-rate", file=sys.stderr)
+        return constants.EXIT_USAGE
+    bound = capacity.most_steps(
+        args.start_rate,
+        args.factor,
+        args.max_rate,
+        args.precision,
+        args.attempts,
+        args.min_rate,
+    )
+    if args.in_cluster:
+        per_step = args.warmup + args.step_duration + args.cooldown + args.timeout
+        return _as_job(args, _add_capacity_args, "capacity", bound * per_step)
+    try:
+        prepared = _prepare(args)
+    except PayloadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return constants.EXIT_USAGE
+    limits = _limits(args)
+
+    def config(rate: float) -> RunConfig:
+        return _run_config(
+            args,
+            prepared,
+            limits,
+            rate=rate,
+            duration_s=args.step_duration,
+            warmup_s=max(0.0, args.warmup),
+            connections=_connections(args, rate, args.max_p99_ms),
+        )
+
+    def run_step(rate: float) -> dict:
+        cfg = config(rate)
+        summary = build_summary(cfg, merge_results(run_results(cfg)), limits)
+        time.sleep(max(0.0, args.cooldown))
+        return summary
+
+    if _preflight_error(config(args.start_rate)):
+        return constants.EXIT_USAGE
+    print(
+        f"capacity search: {args.protocol} {prepared[0]}, SLO p99 <= "
+        f"{args.max_p99_ms:g} ms, error rate <= {args.max_error_rate:g}; steps of "
+        f"{args.warmup:g}s warm-up + {args.step_duration:g}s (at most {bound})",
+        file=sys.stderr,
+    )
+    try:
+        found = capacity.search(
+            run_step,
+            args.start_rate,
+            args.factor,
+            args.max_rate,
+            precision=args.precision,
+            attempts=args.attempts,
+            min_rate=args.min_rate,
+            on_step=_print_step,
+        )
+    except (WorkerError, OSError, TimeoutError) as exc:
+        print(
+            f"error: a step failed to run: {exc}; is the target up at {prepared[0]}?",
+            file=sys.stderr,
+        )
+        return constants.EXIT_USAGE
+    advice = None
+    if args.target_rate and found.best:
+        advice = capacity.recommend(
+            found.best, args.pods, args.target_rate, args.utilization, args.peak_rate
+        )
+    result = build_result(
+        found,
+        {
+            "start_rate": args.start_rate,
+            "factor": args.factor,
+            "max_rate": args.max_rate,
+            "min_rate": args.min_rate,
+            "precision": args.precision,
+            "attempts": args.attempts,
+            "step_s": args.step_duration,
+            "warmup_s": args.warmup,
+            "arrival": args.arrival,
+            "pods_measured": args.pods,
+        },
+        {
+            "p99_ms": args.max_p99_ms,
+            "p95_ms": args.max_p95_ms,
+            "error_rate": args.max_error_rate,
+        },
+        advice,
+        {
+            "protocol": args.protocol,
+            "target": prepared[0],
+            "model_name": args.model_name,
+        },
+    )
+    out = args.out or constants.CAPACITY_DIR / time.strftime("%Y%m%dT%H%M%S")
+    write_reports(result, found, out)
+    print((out / "capacity.md").read_text())
+    print(f"reports: {out}", file=sys.stderr)
+    _print_for_job(args, result)
+    return {
+        capacity.ENDED_AT_EDGE: constants.EXIT_PASS,
+        capacity.ENDED_AT_MAX: constants.EXIT_PASS,
+        capacity.ENDED_AT_MIN: constants.EXIT_SLO_BREACH,
+        capacity.ENDED_BY_GENERATOR: constants.EXIT_INVALID,
+    }[found.ended_by]
 
 
 def _selftest_ceiling(protocol: str) -> float | None:
@@ -585,6 +910,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_run(args)
     if args.command == "compare":
         return cmd_compare(args)
+    if args.command == "capacity":
+        return cmd_capacity(args)
     return cmd_selftest(args)
 
 

@@ -1,12 +1,12 @@
-"""`tfs-load run --in-cluster NAMESPACE`: the same run as a Kubernetes Job.
+"""`tfs-load run|capacity --in-cluster NAMESPACE`: the same command as a Kubernetes Job.
 
 kubectl port-forward carries one TCP stream through the API server and becomes
 the bottleneck long before a model server does. With ``--in-cluster`` the caller's
 run options go unchanged to a Job in the target namespace, running the client
 tools image, so the load reaches the Service the way other pods' traffic does. The
-sample request travels in a ConfigMap owned by the Job; the pod prints its
-summary.json as its last log line (``--print-summary``), which comes back into
-``--out`` here, and the pod's exit code becomes the caller's.
+sample request travels in a ConfigMap owned by the Job; the pod prints its report
+JSON (summary.json, or capacity.json) as its last log line (``--print-summary``),
+which comes back into ``--out`` here, and the pod's exit code becomes the caller's.
 
 Typical usage example:
 
@@ -58,6 +58,8 @@ NOT_PASSED = {
 # A Kubernetes resource quantity as users write them (500m, 1, 1.5, 256Mi, 1G).
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 POLL_S = 1.0
+# The report each command's pod prints with --print-summary.
+REPORT_FILES = {"run": "summary.json", "capacity": "capacity.json"}
 DEFAULT_REQUESTS = {"cpu": "500m", "memory": "256Mi"}
 
 
@@ -76,14 +78,14 @@ def quantity(text: str) -> str:
 
 
 def container_args(
-    args: argparse.Namespace, parser: argparse.ArgumentParser
+    args: argparse.Namespace, parser: argparse.ArgumentParser, command: str = "run"
 ) -> list[str]:
-    """The `run` options the caller set, as pod arguments.
+    """The `command` options the caller set, as pod arguments.
 
     Options at their default are left out; the request becomes the ConfigMap's
     mount and the pod writes its reports to its own scratch directory.
     """
-    argv = ["run"]
+    argv = [command]
     for action in parser._actions:  # noqa: SLF001 - argparse has no public list
         dest = action.dest
         if not action.option_strings or dest in NOT_PASSED:
@@ -251,8 +253,17 @@ class _Cluster:
         self.batch = client.BatchV1Api()
 
 
-def run_as_job(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """Runs the load as a Job in args.in_cluster; returns the pod's exit code."""
+def run_as_job(
+    args: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+    command: str = "run",
+    timeout_s: float | None = None,
+) -> int:
+    """Runs `tfs-load <command>` as a Job in args.in_cluster; returns its exit code.
+
+    `timeout_s` bounds the Job (default: job_timeout_s, one run's length); the
+    start margin is added to it.
+    """
     namespace = args.in_cluster
     try:
         files = request_files(args)
@@ -263,8 +274,11 @@ def run_as_job(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             )
         cluster = _Cluster(args.context)
         name = f"tfs-load-{uuid.uuid4().hex[:8]}"
-        timeout_s = job_timeout_s(args)
-        argv = container_args(args, parser)
+        if timeout_s is None:
+            timeout_s = job_timeout_s(args)
+        else:
+            timeout_s += START_MARGIN_S
+        argv = container_args(args, parser, command)
         job = cluster.batch.create_namespaced_job(
             namespace,
             job_manifest(
@@ -310,9 +324,10 @@ def run_as_job(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         return code if code else constants.EXIT_USAGE
     out = args.out or Path("out/loadtest") / time.strftime("%Y%m%dT%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    report_name = REPORT_FILES[command]
+    (out / report_name).write_text(json.dumps(summary, indent=2) + "\n")
     (out / "job.log").write_text(logs)
-    print(f"reports: {out} (summary.json, job.log)", file=sys.stderr)
+    print(f"reports: {out} ({report_name}, job.log)", file=sys.stderr)
     return code
 
 

@@ -4,8 +4,8 @@ They stand in for nothing: they answer ``POST /v1/models/<m>:predict`` and
 ``tensorflow.serving.PredictionService/Predict`` with a fixed small response as
 fast as possible, so a load run against them measures the load generator. Fault
 injection (fixed delay, one stall, periodic errors, periodic REST connection
-drops) lets tests check that the generator reports what a slow or failing
-server does.
+drops, a fixed capacity) lets tests check that the generator reports what a slow,
+failing or saturated server does.
 
 Typical usage example:
 
@@ -101,6 +101,11 @@ class Faults:
             never; gRPC ignores it). Counting per connection models a server
             closing keep-alive connections, and leaves a retry on a fresh
             connection unharmed whatever the timing.
+        capacity: requests per second this process serves (0 = unlimited):
+            requests queue for one lane that takes 1/capacity s each, so below
+            the capacity latency stays flat and above it the queue grows without
+            bound, as on a saturated server: a known capacity for
+            ``tfs-load capacity`` to find.
     """
 
     def __init__(
@@ -110,12 +115,15 @@ class Faults:
         stall_ms: float,
         error_every: int,
         drop_every: int = 0,
+        capacity: float = 0.0,
     ):
         self.delay_s = delay_ms / 1000
         self.stall_after = stall_after
         self.stall_s = stall_ms / 1000
         self.error_every = error_every
         self.drop_every = drop_every
+        self.service_s = 1 / capacity if capacity else 0.0
+        self.lane_free = 0.0
         self.count = 0
         self.stall_until = 0.0
         self.per_connection: dict[asyncio.BaseTransport, int] = {}
@@ -148,6 +156,10 @@ class Faults:
             self.stall_until = time.monotonic() + self.stall_s
         if self.stall_until:
             wait += max(0.0, self.stall_until - time.monotonic())
+        if self.service_s:
+            now = time.monotonic()
+            self.lane_free = max(now, self.lane_free) + self.service_s
+            wait += self.lane_free - now
         if wait > 0:
             await asyncio.sleep(wait)
         if drop:
@@ -167,6 +179,7 @@ async def _serve(args: argparse.Namespace) -> None:
         args.stall_ms,
         args.error_every,
         args.drop_every,
+        args.capacity,
     )
     ok_body = REST_RESPONSE
     error_body = json.dumps({"error": "loopback injected error"}).encode()
@@ -303,7 +316,8 @@ class LoopbackServer:
     Args:
         processes: server processes sharing the two ports.
         delay_ms, stall_after, stall_ms, error_every, error_status, drop_every,
-            grpc_error: faults (``grpc_error`` is a status code name).
+            grpc_error, capacity: faults (``grpc_error`` is a status code name;
+            ``capacity`` is per server process).
         model_name: name used in responses.
     """
 
@@ -318,6 +332,7 @@ class LoopbackServer:
         model_name: str = "loopback",
         drop_every: int = 0,
         grpc_error: str = "UNAVAILABLE",
+        capacity: float = 0.0,
     ):
         self.rest_port, self.grpc_port = free_ports(2)
         self.model_name = model_name
@@ -335,6 +350,7 @@ class LoopbackServer:
             f"--model-name={model_name}",
             f"--drop-every={drop_every}",
             f"--grpc-error={grpc_error}",
+            f"--capacity={capacity}",
         ]
         self.processes = processes
         self.children: list[subprocess.Popen] = []
@@ -414,6 +430,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="REST: close the connection without answering every N-th predict "
         "on each connection (0 = never)",
+    )
+    parser.add_argument(
+        "--capacity",
+        type=float,
+        default=0.0,
+        help="predicts per second served, one at a time in arrival order "
+        "(0 = unlimited)",
     )
     return parser
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from loadtest import constants
+from loadtest.capacity import MET, MISSED, Step, search
 from loadtest.engine import RunConfig
 from loadtest.loopback import (
     LoopbackServer,
@@ -79,27 +80,28 @@ def find_ceiling(
 ) -> tuple[float, list[dict]]:
     """Ramp the rate; return (highest valid rate, per-step summaries).
 
-    A rate fails only when all ``attempts`` runs at it are INVALID or have
-    errors, so one scheduling hiccup on a shared machine does not end the ramp.
+    The ramp is tfs-load capacity's (without bisection): a rate fails only when
+    all ``attempts`` runs at it are INVALID or have errors, so one scheduling
+    hiccup on a shared machine does not end it.
     """
     limits = limits or Limits()
-    rate = start_rate
-    best = 0.0
-    steps = []
-    while rate <= max_rate:
+
+    def run_step(rate: float) -> dict:
         cfg = step_config(
             protocol, server, rate, step_s, warmup_s, processes, connections
         )
-        for _ in range(attempts):
-            summary = build_summary(cfg, merge_results(run_results(cfg)), limits)
-            valid = summary["verdict"] != "INVALID" and summary["counts"]["errors"] == 0
-            steps.append(summary)
-            if on_step:
-                on_step(protocol, rate, summary, valid)
-            if valid:
-                break
-        if not valid:
-            break
-        best = rate
-        rate = round(rate * factor)
-    return best, steps
+        return build_summary(cfg, merge_results(run_results(cfg)), limits)
+
+    def judge(summary: dict) -> str:
+        valid = summary["verdict"] != "INVALID" and summary["counts"]["errors"] == 0
+        return MET if valid else MISSED
+
+    def report(step: Step) -> None:
+        if on_step:
+            on_step(protocol, step.rate, step.summary, step.outcome == MET)
+
+    found = search(
+        run_step, start_rate, factor, max_rate, attempts=attempts, judge=judge,
+        on_step=report,
+    )  # fmt: skip
+    return found.best, [step.summary for step in found.steps]

@@ -123,19 +123,35 @@ def add_timeout(
     )
 
 
-def positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
-    """An argparse type: ``kind(text)`` that must be > 0."""
+def _checked(
+    kind: Callable[[str], Any], ok: Callable[[Any], bool], rule: str
+) -> Callable[[str], Any]:
+    """An argparse type: ``kind(text)`` for which ``ok`` holds ("must be <rule>")."""
 
     def parse(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError as err:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from err
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
         return value
 
     return parse
+
+
+def positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type: ``kind(text)`` that must be > 0."""
+    return _checked(kind, lambda value: value > 0, "> 0")
+
+
+def above_one(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type: ``kind(text)`` that must be > 1 (a growth factor)."""
+    return _checked(kind, lambda value: value > 1, "> 1")
+
+
+# An argparse type: a float in (0, 1], e.g. a utilisation.
+fraction = _checked(float, lambda value: 0 < value <= 1, "in (0, 1]")
 
 
 def version_list(text: str) -> list[int]:

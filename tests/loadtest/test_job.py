@@ -10,15 +10,15 @@ import pytest
 from kubernetes import client
 
 from loadtest import constants, job
-from loadtest.cli import _add_run_args, build_parser, main
+from loadtest.cli import _add_capacity_args, _add_run_args, build_parser, main
 from tests.loadtest.helpers import RELAXED_GATES, run_cli, write_sample_request
 
 
-def _run_parser():
+def _run_parser(add_args=_add_run_args):
     import argparse
 
     parser = argparse.ArgumentParser(add_help=False)
-    _add_run_args(parser)
+    add_args(parser)
     return parser
 
 
@@ -45,6 +45,24 @@ def test_pod_arguments_carry_every_option_the_caller_set(tmp_path):
     assert pod.print_summary is True
     assert pod.in_cluster is None and pod.context is None
     assert pod.image == constants.CLIENT_TOOLS_IMAGE
+
+
+def test_a_capacity_search_runs_in_the_pod_with_the_callers_search_flags(tmp_path):
+    request = write_sample_request(tmp_path)
+    args = build_parser().parse_args(
+        [
+            "capacity", "--in-cluster", "serving", "--target", "http://tf.serving.svc:8501",
+            "--request", str(request), "--max-p99-ms", "50", "--start-rate", "100",
+            "--precision", "0.1", "--target-rate", "900", "--pods", "3",
+        ]
+    )  # fmt: skip
+    argv = job.container_args(args, _run_parser(_add_capacity_args), "capacity")
+    assert argv[0] == "capacity"
+    pod = build_parser().parse_args(argv)
+    for dest in ("target", "max_p99_ms", "start_rate", "precision", "target_rate"):
+        assert getattr(pod, dest) == getattr(args, dest), dest
+    assert pod.pods == 3 and pod.print_summary is True and pod.in_cluster is None
+    assert job.REPORT_FILES["capacity"] == "capacity.json"
 
 
 def test_the_request_comes_from_the_newest_exported_version(tmp_path):

@@ -7,7 +7,7 @@ from loadtest.report import Limits
 from loadtest.selftest import find_ceiling
 
 
-def test_ramp_stops_at_max_rate_and_reports_the_last_valid_step(loopback):
+def test_ramp_ends_with_a_step_at_max_rate_and_reports_the_last_valid_step(loopback):
     seen = []
     best, steps = find_ceiling(
         "grpc",
@@ -20,9 +20,9 @@ def test_ramp_stops_at_max_rate_and_reports_the_last_valid_step(loopback):
         limits=Limits(max_lag_p99_ms=1000),
         on_step=lambda proto, rate, summary, valid: seen.append((rate, valid)),
     )
-    assert seen == [(100, True), (150, True)]
-    assert best == 150
-    assert [s["counts"]["ok"] for s in steps] == [100, 150]
+    assert seen == [(100, True), (150, True), (160, True)]
+    assert best == 160
+    assert [s["counts"]["ok"] for s in steps] == [100, 150, 160]
 
 
 def test_impossible_step_ends_the_ramp(loopback):
