@@ -88,15 +88,17 @@ def test_one_missed_attempt_is_run_again_before_it_counts():
     assert found.best == 100 and found.edge == 200
 
 
-def summary(verdict="PASS", protocol="grpc", lag_ok=True, cpu=0.1):
-    gates = [
-        {"name": "achieved_rate", "ok": verdict != "INVALID" or not lag_ok},
-        {"name": "dispatch_lag_p99_ms", "ok": lag_ok},
-    ]
+def summary(p99=10.0, sent_ok=True, lag_ok=True, lag_max=1.0, cpu=0.1, protocol="grpc"):
+    """A step's summary as classify reads it; the p99 SLO is 50 ms."""
     return {
-        "verdict": verdict,
         "protocol": protocol,
-        "gates": gates,
+        "gates": [
+            {"name": "achieved_rate", "ok": sent_ok},
+            {"name": "dispatch_lag_p99_ms", "ok": lag_ok},
+            {"name": "backlog", "ok": True},
+        ],
+        "slo": [{"name": "p99_ms", "ok": p99 <= 50, "value": p99, "limit": 50}],
+        "latency_ms": {"dispatch_lag": {"max": lag_max}},
         "generator": {"cpu_util_per_process": cpu},
     }
 
@@ -105,21 +107,23 @@ def summary(verdict="PASS", protocol="grpc", lag_ok=True, cpu=0.1):
     "step, outcome",
     [
         (summary(), MET),
-        (summary(verdict="SLO_BREACH"), MISSED),
-        (summary(verdict="INVALID", lag_ok=False), GENERATOR),
-        (summary(verdict="SLO_BREACH", lag_ok=False), GENERATOR),
-        (summary(verdict="SLO_BREACH", cpu=0.95), GENERATOR),
-        (summary(verdict="INVALID", protocol="rest"), MISSED),
-        (summary(verdict="INVALID", protocol="grpc"), GENERATOR),
+        (summary(lag_ok=False, lag_max=30), MET),
+        (summary(p99=80), MISSED),
+        (summary(p99=60, lag_ok=False, lag_max=20), GENERATOR),
+        (summary(p99=200, lag_ok=False, lag_max=20), MISSED),
+        (summary(p99=80, cpu=0.95), GENERATOR),
+        (summary(p99=80, sent_ok=False, protocol="rest"), MISSED),
+        (summary(sent_ok=False, protocol="grpc"), GENERATOR),
     ],
     ids=[
-        "pass",
-        "slo-breach",
-        "dispatcher-late",
-        "breach-with-dispatcher-late",
-        "breach-with-busy-generator",
+        "met",
+        "met-although-the-dispatcher-was-late",
+        "slo-missed",
+        "miss-the-late-dispatcher-explains",
+        "miss-beyond-the-dispatch-lag",
+        "miss-with-a-busy-generator",
         "rest-pool-ran-dry",
-        "grpc-gate",
+        "grpc-sent-late",
     ],
 )
 def test_step_outcomes(step, outcome):
