@@ -25,7 +25,7 @@ from loadtest import constants
 from loadtest.capacity_report import step_row
 from loadtest.compare import CompareError, compare, load_summary
 from loadtest.engine import RunConfig, preflight
-from loadtest.job import DEFAULT_REQUESTS, quantity
+from loadtest.job import DEFAULT_REQUESTS
 from loadtest.payload import (
     Payload,
     PayloadError,
@@ -38,6 +38,7 @@ from loadtest.payload import (
 from loadtest.report import Limits
 from loadtest.schedule import ARRIVALS, backlog_bound
 from tfserving_contract import options
+from tfserving_contract.quantity import request_quantity
 
 log = logging.getLogger(__name__)
 
@@ -232,14 +233,14 @@ def _add_job_args(p: argparse.ArgumentParser) -> None:
     job.add_argument("--context", help="kubeconfig context (default: current)")
     job.add_argument(
         "--cpu-request",
-        type=quantity,
+        type=request_quantity,
         default=DEFAULT_REQUESTS["cpu"],
         help="the Job pod's CPU request; the scheduler holds the Job Pending until "
         "a node has it free",
     )
     job.add_argument(
         "--memory-request",
-        type=quantity,
+        type=request_quantity,
         default=DEFAULT_REQUESTS["memory"],
         help="the Job pod's memory request",
     )

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import sys
 import time
 import uuid
@@ -55,8 +54,6 @@ NOT_PASSED = {
     "in_cluster", "image", "context", "print_summary", "cpu_request",
     "memory_request", "out", "request", "model_base_path",
 }  # fmt: skip
-# A Kubernetes resource quantity as users write them (500m, 1, 1.5, 256Mi, 1G).
-QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 POLL_S = 1.0
 # The report each command's pod prints with --print-summary.
 REPORT_FILES = {"run": "summary.json", "capacity": "capacity.json"}
@@ -65,16 +62,6 @@ DEFAULT_REQUESTS = {"cpu": "500m", "memory": "256Mi"}
 
 class JobError(RuntimeError):
     """The Job could not be created, started or read back."""
-
-
-def quantity(text: str) -> str:
-    """argparse type: a Kubernetes resource quantity such as 500m or 256Mi."""
-    if not QUANTITY.match(text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a Kubernetes quantity: write e.g. 250m or 1 (CPU), "
-            "256Mi or 1Gi (memory)"
-        )
-    return text
 
 
 def container_args(

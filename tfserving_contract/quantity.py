@@ -1,4 +1,4 @@
-"""Kubernetes memory quantities (``512Mi``, ``2Gi``, ``1G``, ``1e9``) as bytes.
+"""Kubernetes resource quantities: memory as bytes, and requests as users write them.
 
 Accepts what the chart's schema accepts for ``resources.*.memory`` (a decimal
 number with an optional ``k``/``K``/``M``/``G``/``T``/``P``/``E`` or
@@ -10,10 +10,12 @@ Typical usage example:
 
     limit = parse_bytes("512Mi")      # 536870912
     print(mib(limit))                 # "512.0 MiB"
+    parser.add_argument("--cpu-request", type=request_quantity)   # 500m, 1, 256Mi
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import re
 from decimal import Decimal
@@ -39,6 +41,8 @@ _QUANTITY = re.compile(
     r"(?:(?P<suffix>[kKMGTPE]i?)|[eE](?P<exponent>[+-]?[0-9]+))?$"
 )
 EXAMPLES = "512Mi, 2Gi, 1G or 1073741824"
+# A CPU or memory request as users write them (500m, 1, 1.5, 256Mi, 1G).
+_REQUEST = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 
 
 class QuantityError(ValueError):
@@ -71,6 +75,16 @@ def parse_bytes(text: str) -> int:
     if number <= 0:
         raise QuantityError(f"memory quantity {text!r} must be above 0: e.g. 512Mi")
     return math.ceil(number)
+
+
+def request_quantity(text: str) -> str:
+    """argparse type: a Kubernetes CPU or memory request such as 500m or 256Mi."""
+    if not _REQUEST.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a Kubernetes quantity: write e.g. 250m or 1 (CPU), "
+            "256Mi or 1Gi (memory)"
+        )
+    return text
 
 
 def mib(size: int) -> str:
