@@ -60,11 +60,17 @@ class RunConfig:
     on_time_allowance_s: float = constants.DEFAULT_MAX_LAG_P99_MS / 1000
     processes: int = 1
     retry_connection_errors: bool = False
+    # A version label (REST ``/labels/<label>:predict``); gRPC carries it in
+    # ``grpc_request`` (payload.grpc_request_bytes(..., label=...)).
+    label: str | None = None
 
     @property
     def rest_url(self) -> str:
-        """The REST predict URL."""
-        return f"{self.target.rstrip('/')}/v1/models/{self.model_name}:predict"
+        """The REST predict URL (``.../labels/<label>:predict`` with a label)."""
+        model = f"{self.target.rstrip('/')}/v1/models/{self.model_name}"
+        if self.label:
+            model += f"/labels/{self.label}"
+        return f"{model}:predict"
 
 
 def make_client(cfg: RunConfig, connections: int) -> RestClient | GrpcClient:

@@ -213,12 +213,16 @@ def find_sample_request(model_base_path: Path) -> Path:
     )
 
 
-def grpc_request_bytes(payload: Payload, model_name: str) -> bytes:
+def grpc_request_bytes(
+    payload: Payload, model_name: str, label: str | None = None
+) -> bytes:
     """Serialize a PredictRequest for the payload, as ``tfs-smoke`` builds it.
 
     Args:
         payload: the payload.
         model_name: ``model_spec.name``.
+        label: ``model_spec.version_label`` (e.g. ``canary``), or None for the
+            server's default version.
 
     Returns:
         The serialized ``tensorflow.serving.PredictRequest``.
@@ -233,7 +237,12 @@ def grpc_request_bytes(payload: Payload, model_name: str) -> bytes:
         request = protos.message("tensorflow.serving.PredictRequest")()
     except protos.ProtoLoadError as exc:
         raise PayloadError(f"cannot build a gRPC request: {exc}") from exc
-    model_spec(request.model_spec, model_name, signature_name=payload.signature_name)
+    model_spec(
+        request.model_spec,
+        model_name,
+        label=label,
+        signature_name=payload.signature_name,
+    )
     for name, (tf_dtype, array) in payload.inputs.items():
         request.inputs[name].CopyFrom(tensors.to_proto(array, tf_dtype))
     return request.SerializeToString()

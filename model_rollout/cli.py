@@ -8,6 +8,7 @@ Typical usage example:
     tfs-rollout ... canary 3
     tfs-rollout ... promote
     tfs-rollout ... rollback
+    tfs-rollout ... --model-base-path models/m analyze --canary-weight 0.2
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from model_rollout import memory, plan, server
+from model_rollout import analysis, memory, plan, server
 from model_rollout.targets import ConfigMapTarget, FileTarget
 from smoke_tests.cluster import ClusterError
 from tfserving_contract import headroom, options
 
-ACTIONS = ("status", "load", "canary", "promote", "rollback", "unload")
+ACTIONS = ("status", "load", "canary", "analyze", "promote", "rollback", "unload")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,8 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     options.add_model_base_path(
         parser,
-        help="load: a local copy of the model's base path (e.g. models/<name>), "
-        "whose export_metadata.json files hold the versions' memory figures",
+        help="load, analyze: a local copy of the model's base path (e.g. "
+        "models/<name>): load reads the versions' memory figures from "
+        "export_metadata.json, analyze the canary's sample_request.json and "
+        "golden_outputs.json",
     )
     headroom.add_flags(
         parser,
@@ -68,7 +71,92 @@ def build_parser() -> argparse.ArgumentParser:
         "tf-serving container's resources.limits.memory in the Deployment that "
         "mounts --configmap (give it with --config-file)",
     )
+    add_analysis_flags(parser.add_argument_group("analyze"))
     return parser
+
+
+def _weight(text: str) -> float:
+    value = options.positive(float)(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
+    return value
+
+
+def add_analysis_flags(group) -> None:
+    """Flags of `analyze` (the SLO-gated canary; see docs/rollouts.md)."""
+    positive = options.positive(float)
+    group.add_argument(
+        "--canary-weight",
+        type=_weight,
+        default=analysis.DEFAULT_CANARY_WEIGHT,
+        help="share of --rate sent to /labels/canary (the rest to /labels/stable)",
+    )
+    group.add_argument(
+        "--rate",
+        type=positive,
+        default=analysis.DEFAULT_RATE,
+        help="open-loop requests/s over both labels",
+    )
+    group.add_argument(
+        "--duration",
+        type=positive,
+        default=analysis.DEFAULT_DURATION_S,
+        help="measured seconds",
+    )
+    group.add_argument(
+        "--warmup",
+        type=float,
+        default=analysis.DEFAULT_WARMUP_S,
+        help="seconds of load before measuring (not counted)",
+    )
+    group.add_argument(
+        "--protocol", choices=("rest", "grpc"), default="rest", help="load protocol"
+    )
+    options.add_grpc_target(
+        group, help="--protocol grpc: TF Serving gRPC host:port (label in model_spec)"
+    )
+    group.add_argument(
+        "--max-error-rate-increase",
+        type=float,
+        default=analysis.DEFAULT_MAX_ERROR_RATE_INCREASE,
+        help="canary error rate may exceed stable's by this much (absolute)",
+    )
+    group.add_argument(
+        "--max-p99-increase-pct",
+        type=float,
+        default=analysis.DEFAULT_MAX_P99_INCREASE_PCT,
+        help="canary p99 may exceed stable's by this percentage ...",
+    )
+    group.add_argument(
+        "--p99-floor-ms",
+        type=float,
+        default=analysis.DEFAULT_P99_FLOOR_MS,
+        help="... or by this many ms, whichever is larger",
+    )
+    group.add_argument(
+        "--max-lag-p99-ms",
+        type=positive,
+        default=analysis.lt_constants.DEFAULT_MAX_LAG_P99_MS,
+        help="generator validity gate: dispatch-lag p99 (an INVALID run changes "
+        "nothing)",
+    )
+    group.add_argument(
+        "--max-backlog-s",
+        type=positive,
+        default=analysis.lt_constants.DEFAULT_MAX_BACKLOG_S,
+        help="generator validity gate: seconds of backlog before the run aborts",
+    )
+    group.add_argument(
+        "--out",
+        type=Path,
+        help="report directory (default: out/rollout/<UTC time>)",
+    )
+    group.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="analyze and report, but move no label (exit code still says what "
+        "the decision was)",
+    )
 
 
 def relabel(args: argparse.Namespace, config, model: str) -> tuple[str, int]:
@@ -83,8 +171,8 @@ def relabel(args: argparse.Namespace, config, model: str) -> tuple[str, int]:
     return plan.STABLE, plan.rollback_target(config, model, args.to)
 
 
-def run(args: argparse.Namespace) -> str:
-    """Performs one action; returns the line to print."""
+def run(args: argparse.Namespace) -> str | int:
+    """Performs one action; returns the line to print (analyze: its exit code)."""
     target = (
         FileTarget(args.config_file)
         if args.config_file
@@ -93,6 +181,8 @@ def run(args: argparse.Namespace) -> str:
     config = plan.parse(target.read())
     url = args.rest_url.rstrip("/")
     model = args.model_name or plan.only_model(config)
+    if args.action == "analyze":
+        return analysis.run_analysis(args, target, model)
     if args.action == "status":
         return (
             f"{target.describe()}: serves {plan.served(config, model)}, labels "
@@ -130,7 +220,11 @@ def run(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """0 done, 1 refused or timed out, 2 usage (or no cluster config)."""
+    """0 done, 1 refused or timed out, 2 usage (or no cluster config).
+
+    analyze: 0 promoted, 1 rolled back, 2 usage or setup error (nothing changed,
+    or applying the decision failed), 3 the analysis is INVALID (nothing changed).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     options.setup_logging(args)
@@ -142,10 +236,16 @@ def main(argv: list[str] | None = None) -> int:
             )
         args.version = args.version_flag
     try:
-        print(run(args))
+        result = run(args)
+        if isinstance(result, int):
+            return result
+        print(result)
+    except analysis.SetupError as err:
+        print(f"tfs-rollout: error: {err}", file=sys.stderr)
+        return analysis.EXIT_SETUP
     except plan.RolloutError as err:
         print(f"tfs-rollout: error: {err}", file=sys.stderr)
-        return 1
+        return analysis.EXIT_SETUP if args.action == "analyze" else 1
     except ClusterError as err:
         print(f"tfs-rollout: error: {err}", file=sys.stderr)
         return 2
