@@ -123,47 +123,38 @@ def search(
                 break
         return step.outcome
 
-    rate = start
-    while True:
-        outcome = outcome_at(rate, "ramp")
+    def narrow(rate: float, phase: str) -> bool:
+        """Run at `rate`, then move best or edge; False once the generator limited."""
+        outcome = outcome_at(rate, phase)
         if outcome == GENERATOR:
             found.ended_by = ENDED_BY_GENERATOR
-            return found
-        if outcome == MISSED:
-            found.edge = rate
-            break
-        found.best = rate
-        if rate >= max_rate:
-            found.ended_by = ENDED_AT_MAX
-            return found
-        rate = min(max_rate, round(rate * factor))
-    if not found.best:
-        if min_rate is None:
-            return found
-        rate = round(found.edge / factor, 1)
-        while not found.best:
-            if rate < min_rate:
-                found.ended_by = ENDED_AT_MIN
-                return found
-            outcome = outcome_at(rate, "down")
-            if outcome == GENERATOR:
-                found.ended_by = ENDED_BY_GENERATOR
-                return found
-            if outcome == MET:
-                found.best = rate
-            else:
-                found.edge = rate
-                rate = round(rate / factor, 1)
-    while precision and found.edge - found.best > precision * found.best:
-        rate = round((found.best + found.edge) / 2, 1)
-        outcome = outcome_at(rate, "bisect")
-        if outcome == GENERATOR:
-            found.ended_by = ENDED_BY_GENERATOR
-            return found
+            return False
         if outcome == MET:
             found.best = rate
         else:
             found.edge = rate
+        return True
+
+    rate = start
+    while found.edge is None:
+        if not narrow(rate, "ramp"):
+            return found
+        if found.edge is None and rate >= max_rate:
+            found.ended_by = ENDED_AT_MAX
+            return found
+        rate = min(max_rate, round(rate * factor))
+    while not found.best:
+        rate = round(found.edge / factor, 1)
+        if min_rate is None:
+            return found
+        if rate < min_rate:
+            found.ended_by = ENDED_AT_MIN
+            return found
+        if not narrow(rate, "down"):
+            return found
+    while precision and found.edge - found.best > precision * found.best:
+        if not narrow(round((found.best + found.edge) / 2, 1), "bisect"):
+            return found
     return found
 
 

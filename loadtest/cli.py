@@ -252,26 +252,52 @@ def _add_job_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_ramp_args(
+    p, start: float, factor: float, max_rate: float, step_s: float, warmup_s: float
+) -> None:
+    """The steps of a rate ramp (capacity and selftest), with their defaults."""
+    p.add_argument(
+        "--start-rate",
+        type=options.positive(float),
+        default=start,
+        help="first step's rate (req/s)",
+    )
+    p.add_argument(
+        "--factor",
+        type=options.above_one(float),
+        default=factor,
+        help="rate multiplier per step",
+    )
+    p.add_argument(
+        "--max-rate",
+        type=options.positive(float),
+        default=max_rate,
+        help="stop ramping here",
+    )
+    p.add_argument(
+        "--step-duration",
+        type=options.positive(float),
+        default=step_s,
+        help="measured seconds per step",
+    )
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=warmup_s,
+        help="seconds at the step's rate before measuring (discarded)",
+    )
+
+
 def _add_capacity_args(p: argparse.ArgumentParser) -> None:
     _add_target_args(p)
     search = p.add_argument_group("search", "the steps (each an open-loop run)")
-    search.add_argument(
-        "--start-rate",
-        type=options.positive(float),
-        default=constants.CAPACITY_START_RATE,
-        help="first step's rate (req/s)",
-    )
-    search.add_argument(
-        "--factor",
-        type=options.above_one(float),
-        default=constants.CAPACITY_FACTOR,
-        help="rate multiplier per step until one misses the SLO",
-    )
-    search.add_argument(
-        "--max-rate",
-        type=options.positive(float),
-        default=constants.CAPACITY_MAX_RATE,
-        help="stop ramping here (capacity is then at least this)",
+    _add_ramp_args(
+        search,
+        constants.CAPACITY_START_RATE,
+        constants.CAPACITY_FACTOR,
+        constants.CAPACITY_MAX_RATE,
+        constants.CAPACITY_STEP_S,
+        constants.CAPACITY_WARMUP_S,
     )
     search.add_argument(
         "--min-rate",
@@ -285,18 +311,6 @@ def _add_capacity_args(p: argparse.ArgumentParser) -> None:
         default=constants.CAPACITY_PRECISION,
         help="bisect until the highest met and lowest missed rates are within "
         "this fraction of each other",
-    )
-    search.add_argument(
-        "--step-duration",
-        type=options.positive(float),
-        default=constants.CAPACITY_STEP_S,
-        help="measured seconds per step",
-    )
-    search.add_argument(
-        "--warmup",
-        type=float,
-        default=constants.CAPACITY_WARMUP_S,
-        help="seconds at the step's rate before measuring (discarded)",
     )
     search.add_argument(
         "--cooldown",
@@ -397,35 +411,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="loopback server processes (SO_REUSEPORT)",
     )
-    st_p.add_argument(
-        "--start-rate",
-        type=options.positive(float),
-        default=constants.SELFTEST_START_RATE,
-        help="first step's rate",
-    )
-    st_p.add_argument(
-        "--factor",
-        type=float,
-        default=constants.SELFTEST_FACTOR,
-        help="rate multiplier per step",
-    )
-    st_p.add_argument(
-        "--max-rate",
-        type=options.positive(float),
-        default=constants.SELFTEST_MAX_RATE,
-        help="stop ramping here",
-    )
-    st_p.add_argument(
-        "--step-duration",
-        type=options.positive(float),
-        default=constants.SELFTEST_STEP_S,
-        help="measured seconds per step",
-    )
-    st_p.add_argument(
-        "--warmup",
-        type=float,
-        default=constants.SELFTEST_WARMUP_S,
-        help="warm-up seconds per step",
+    _add_ramp_args(
+        st_p,
+        constants.SELFTEST_START_RATE,
+        constants.SELFTEST_FACTOR,
+        constants.SELFTEST_MAX_RATE,
+        constants.SELFTEST_STEP_S,
+        constants.SELFTEST_WARMUP_S,
     )
     st_p.add_argument(
         "--out",
