@@ -11,6 +11,9 @@ BIN := $(CURDIR)/bin
 export PATH := $(BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 MODELS_DIR ?= models
 MODEL_NAME ?= fashion_mnist
+# `make export` checks a version swap against the demo release's memory limit
+# (charts/tf-serving/ci/04-kind-hostpath-values.yaml resources.limits.memory).
+EXPORT_MEMORY_LIMIT ?= 1Gi
 KIND_CLUSTER ?= tf-serving
 RELEASE ?= tf-serving
 # make demo's model server: auto (real when a registry answers, else the stand-in), real, standin.
@@ -86,8 +89,9 @@ bench: deps ## Benchmark the load tester against wrk and ghz on loopback (ratios
 ##@ Models
 
 .PHONY: export
-export: deps ## Train the fashion-MNIST CNN and publish the next version under models/
-	$(VENV)/bin/python -m model_export train --model-base-path "$(MODELS_DIR)/$(MODEL_NAME)"
+export: deps ## Train the fashion-MNIST CNN and publish the next version under models/ (memory checked against EXPORT_MEMORY_LIMIT)
+	$(VENV)/bin/python -m model_export train --model-base-path "$(MODELS_DIR)/$(MODEL_NAME)" \
+		--memory-limit "$(EXPORT_MEMORY_LIMIT)"
 
 .PHONY: inspect
 inspect: deps ## Show the signatures of the newest exported version

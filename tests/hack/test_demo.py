@@ -94,3 +94,16 @@ def test_kind_down_without_a_cluster_succeeds():
     )
     assert result.returncode == 0, result.stderr
     assert "nothing to delete" in result.stderr
+
+
+def test_make_export_checks_memory_against_the_demo_releases_limit():
+    import re
+
+    import yaml
+
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    limit = re.search(r"^EXPORT_MEMORY_LIMIT \?= (\S+)$", makefile, re.M)
+    values = REPO_ROOT / "charts/tf-serving/ci/04-kind-hostpath-values.yaml"
+    demo = yaml.safe_load(values.read_text())["resources"]["limits"]["memory"]
+    assert limit is not None and limit[1] == demo
+    assert '--memory-limit "$(EXPORT_MEMORY_LIMIT)"' in makefile
