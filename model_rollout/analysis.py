@@ -64,6 +64,8 @@ DEFAULT_P99_FLOOR_MS = 2.0
 DEFAULT_OUT_ROOT = Path("out/rollout")
 # 10 / (1 - 0.99): fewer canary successes make its p99 close to its maximum.
 MIN_P99_SAMPLES = 1000
+# How long the server may take to resolve both labels as models.config says.
+LABEL_WAIT_S = 30.0
 
 
 class SetupError(ValueError):
@@ -385,7 +387,8 @@ def table(report: dict) -> str:
     lines += ["", "| check | result | detail |", "|---|---|---|"]
     for check in decision["checks"]:
         result = "pass" if check["ok"] else "FAIL"
-        lines.append(f"| {check['name']} | {result} | {check['detail']} |")
+        detail = check["detail"].replace("|", "\\|")
+        lines.append(f"| {check['name']} | {result} | {detail} |")
     return "\n".join(lines)
 
 
@@ -506,23 +509,29 @@ def run_analysis(args: Any, target: Any, model: str) -> int:
     Raises:
         SetupError: before any load (nothing changed).
     """
-    before = target.read()
-    config = rollout_plan.parse(before)
-    url = args.rest_url.rstrip("/")
-    stable_v, canary_v = _label_versions(config, model)
-    versions = {STABLE: stable_v, CANARY: canary_v}
-    for label, version in versions.items():
-        served = server.label_version(url, model, label)
-        if served != version:
-            raise SetupError(
-                f"the server resolves label {label} to {served}, models.config says "
-                f"{version}: wait for the server to read models.config"
-            )
     if args.model_base_path is None:
         raise SetupError(
             "analyze needs --model-base-path: a local copy of the model's versions, "
             "for the canary's sample_request.json and golden_outputs.json"
         )
+    before = target.read()
+    config = rollout_plan.parse(before)
+    url = args.rest_url.rstrip("/")
+    stable_v, canary_v = _label_versions(config, model)
+    versions = {STABLE: stable_v, CANARY: canary_v}
+    resolved: dict[str, int | None] = {}
+
+    def labels_resolved() -> bool:
+        resolved.update({k: server.label_version(url, model, k) for k in versions})
+        return resolved == versions
+
+    try:
+        server.wait_for(labels_resolved, LABEL_WAIT_S, "the labels to resolve")
+    except rollout_plan.RolloutError as err:
+        raise SetupError(
+            f"the server resolves the labels to {resolved}, models.config says "
+            f"{versions}: wait for the server to read models.config"
+        ) from err
     bundle = version_bundle(args.model_base_path, canary_v)
     if args.protocol == "grpc" and not args.grpc_target:
         raise SetupError("--protocol grpc needs --grpc-target HOST:PORT")
