@@ -122,7 +122,7 @@ demo: deps tools ## THE MAIN COMMAND: kind cluster, export, helm install, smoke 
 	SERVER="$(SERVER)" hack/make-rules/demo.sh "$(KIND_CLUSTER)" "$(RELEASE)"
 
 .PHONY: e2e
-e2e: deps tools ## Offline kind cluster, stand-in image: scenarios, smoke, load, rollouts, gateway, fetch, canary, readiness (root)
+e2e: deps tools ## Offline kind cluster, stand-in image: scenarios, smoke, load, capacity, rollouts, gateway, fetch, canary analysis, readiness (root)
 	hack/make-rules/e2e.sh $(E2E_ARGS)
 
 .PHONY: down
