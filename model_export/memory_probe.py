@@ -8,7 +8,9 @@ serving_default once on the sample request (publish.run_serving_default), then
 reads both again. A child, because the exporting process already holds the model
 and TensorFlow's allocator does not hand freed memory back. The figure is the
 Python TensorFlow runtime's, of the same TensorFlow version as the server's, not a
-reading of tensorflow_model_server itself.
+reading of tensorflow_model_server itself. It is never below the variables' size on
+disk: freed pages the allocator reuses can hide part of the weights from VmRSS, and
+an undercount is the lenient side of a memory check.
 
 Typical usage example:
 
@@ -40,7 +42,9 @@ METHOD = (
     "child process (python -m model_export.memory_probe): VmRSS from "
     "/proc/self/status after importing TensorFlow and running one op, then after "
     "tf.saved_model.load() and one serving_default call on the sample request; "
-    "peak is VmHWM after that, less the first VmRSS"
+    "peak is VmHWM after that, less the first VmRSS; neither is below the size of "
+    "variables/ on disk (the weights are resident once loaded, and pages the "
+    "allocator reuses can hide part of them from VmRSS)"
 )
 
 
@@ -52,6 +56,16 @@ def _read_status() -> dict[str, int]:
         if key in ("VmRSS", "VmHWM"):
             found[key] = int(value.split()[0]) * 1024
     return found
+
+
+def variables_bytes(version_dir: Path) -> int:
+    """Bytes of the SavedModel's variables/ files (its weights as stored)."""
+    folder = version_dir / "variables"
+    return (
+        sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+        if folder.is_dir()
+        else 0
+    )
 
 
 def _reset_peak() -> bool:
@@ -138,9 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.monotonic() - started
     after = _read_status()
     method = METHOD if reset else f"{METHOD} (VmHWM not reset: includes the import)"
+    rss_delta = max(after["VmRSS"] - before, 0)
+    weights = variables_bytes(Path(version_dir))
     figure = {
-        "loaded_bytes": max(after["VmRSS"] - before, 0),
-        "peak_bytes": max(after["VmHWM"] - before, 0),
+        "loaded_bytes": max(rss_delta, weights),
+        "peak_bytes": max(after["VmHWM"] - before, rss_delta, weights),
+        "rss_delta_bytes": rss_delta,
+        "variables_bytes": weights,
         "baseline_bytes": before,
         "seconds": round(seconds, 3),
         "method": method,
