@@ -20,11 +20,10 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loadtest import constants
-from loadtest.capacity_report import step_row
 from loadtest.compare import CompareError, compare, load_summary
-from loadtest.engine import RunConfig, preflight
 from loadtest.job import DEFAULT_REQUESTS
 from loadtest.payload import (
     Payload,
@@ -35,10 +34,13 @@ from loadtest.payload import (
     payload_from_metadata,
     payload_from_request_file,
 )
-from loadtest.report import Limits
 from loadtest.schedule import ARRIVALS, backlog_bound
 from tfserving_contract import options
 from tfserving_contract.quantity import request_quantity
+
+if TYPE_CHECKING:
+    from loadtest.engine import RunConfig
+    from loadtest.report import Limits
 
 log = logging.getLogger(__name__)
 
@@ -513,6 +515,8 @@ def _connections(args: argparse.Namespace, rate: float, latency_ms: float) -> in
 
 def _limits(args: argparse.Namespace) -> Limits:
     """The SLOs, and the dispatch-lag gate (default max(2 ms, 5% of the p99 SLO))."""
+    from loadtest.report import Limits
+
     max_lag = args.max_lag_p99_ms
     if max_lag is None:
         max_lag = max(
@@ -535,6 +539,8 @@ def _run_config(
 ) -> RunConfig:
     """A RunConfig from the shared flags; ``load`` sets rate, duration_s, warmup_s,
     connections (and closed_loop, concurrency for ``run``)."""
+    from loadtest.engine import RunConfig
+
     target, payload, grpc_bytes = prepared
     return RunConfig(
         protocol=args.protocol,
@@ -556,6 +562,8 @@ def _run_config(
 
 def _preflight_error(cfg: RunConfig) -> bool:
     """Send one request; print the problem and return True if it failed."""
+    from loadtest.engine import preflight
+
     status, error = preflight(cfg)
     if error is None:
         return False
@@ -662,6 +670,8 @@ def _print_for_job(args: argparse.Namespace, report: dict) -> None:
 
 
 def _print_step(step) -> None:
+    from loadtest.capacity_report import step_row
+
     row = step_row(step)
     print(
         f"  {row['phase']:6} {row['rate']:8g} req/s: achieved "
