@@ -17,6 +17,7 @@ Typical usage example:
 
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import threading
@@ -36,6 +37,22 @@ START, LOADING, AVAILABLE, UNLOADING, END = (
     "UNLOADING",
     "END",
 )
+
+
+def settle_heap(collect: bool) -> None:
+    """Freezes the heap after a load (after collecting it, on an unload).
+
+    The real server is C++ and never pauses to collect. Here a full cyclic
+    collection walks TensorFlow's objects (363k after import: about 200 ms on
+    2 cores), and REST's JSON churn triggers one every few seconds: measured
+    250-600 ms stalls at p50 8 ms. Frozen objects are skipped by the
+    collector (8.8 ms a pass); the collection on unload frees the unloaded
+    version's cycles before the rest is frozen again.
+    """
+    if collect:
+        gc.unfreeze()
+        gc.collect()
+    gc.freeze()
 
 
 def servable_id(name: str, version: int) -> str:
@@ -461,6 +478,7 @@ class ModelManager:
                 continue
             with self._lock:
                 harness.servable = servable
+            settle_heap(collect=False)
             self._set_state(name, harness, AVAILABLE)
             logger.info("Successfully loaded servable version %s", ident)
             return
@@ -478,6 +496,7 @@ class ModelManager:
             harness.servable = None
         if servable is not None:
             servable.close()
+            settle_heap(collect=True)
         logger.info("Done unloading servable version %s", ident)
         self._set_state(name, harness, END)
 

@@ -204,3 +204,28 @@ def test_standin_models_config_validation(fields, message):
     with pytest.raises(ServingError) as caught:
         validate_model_config_list(config)
     assert caught.value.message == message
+
+
+def test_standin_settle_heap_freezes_and_frees_an_unloaded_versions_cycles():
+    import gc
+    import weakref
+
+    from tfserving_standin.manager import settle_heap
+
+    class Node:
+        pass
+
+    node = Node()
+    node.self = node
+    alive = weakref.ref(node)
+    try:
+        settle_heap(collect=False)
+        assert gc.get_freeze_count() > 0
+        del node
+        gc.collect()
+        assert alive() is not None, "a frozen cycle is out of the collector's reach"
+        settle_heap(collect=True)
+        assert alive() is None
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
