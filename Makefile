@@ -32,7 +32,7 @@ help: ## Show this help (start with: make demo)
 ##@ Setup
 
 .PHONY: tools
-tools: ## Install pinned helm, kind, kubeconform, actionlint, helm-docs, promtool and checkov into bin/
+tools: ## Install pinned helm, kind, kubeconform, actionlint, helm-docs, promtool, checkov and build tfs-load-engine into bin/
 	hack/make-rules/install-tools.sh
 
 .PHONY: deps
@@ -49,10 +49,11 @@ fmt: deps ## Format Python code with ruff
 	ruff check --fix .
 
 .PHONY: lint
-lint: deps ## Lint Python (ruff), shell (shellcheck), YAML (yamllint) and the chart README against the chart
+lint: deps ## Lint Python (ruff), shell (shellcheck), Go (gofmt, vet), YAML (yamllint) and the chart README against the chart
 	ruff format --check .
 	ruff check .
 	hack/verify/shell.sh
+	hack/verify/go.sh
 	yamllint --strict .
 	python3 hack/verify/lint_docs.py
 

@@ -165,6 +165,14 @@ def _add_client_args(p: argparse.ArgumentParser, pool_latency: str) -> None:
         default=1,
         help="worker processes, each sending rate/P (histograms merged)",
     )
+    p.add_argument(
+        "--engine",
+        choices=("python", "go"),
+        default="python",
+        help="who sends: this process (python) or the tfs-load-engine binary "
+        "(go: one process on every core, for rates Python cannot keep; same "
+        "schedule, recorder, gates and reports; host only)",
+    )
     options.add_timeout(
         p, default=constants.DEFAULT_DEADLINE_S, help="per-request timeout in seconds"
     )
@@ -448,9 +456,34 @@ def _load_payload(args: argparse.Namespace, target: str) -> Payload:
     return payload_from_metadata(meta_target, args.model_name)
 
 
+def _engine_problem(args: argparse.Namespace) -> str | None:
+    """What --engine go cannot do with these flags, or None."""
+    if args.engine != "go":
+        return None
+    if args.in_cluster:
+        return (
+            "--engine go runs on the host only (the client-tools image has no "
+            "tfs-load-engine); drop --in-cluster or use --engine python"
+        )
+    if args.processes > 1:
+        return "--engine go is one process that uses every core; drop --processes"
+    if args.retry_connection_errors:
+        return "--retry-connection-errors needs --engine python"
+    from loadtest.go_engine import EngineError, binary
+
+    try:
+        binary()
+    except EngineError as exc:
+        return str(exc)
+    return None
+
+
 def _resolve_target_and_model(args: argparse.Namespace) -> str | None:
     """Folds --rest-url/--grpc-target into --protocol/--target and finds the model
     name; returns a usage problem, or None."""
+    problem = _engine_problem(args)
+    if problem:
+        return problem
     if args.rest_url or args.grpc_target:
         args.protocol = "rest" if args.rest_url else "grpc"
         args.target, args.rest_url, args.grpc_target = (
@@ -556,6 +589,7 @@ def _run_config(
         processes=args.processes,
         on_time_allowance_s=limits.max_lag_p99_ms / 1000,
         retry_connection_errors=args.retry_connection_errors,
+        engine=args.engine,
         **load,
     )
 

@@ -65,6 +65,8 @@ class RunConfig:
     # A version label (REST ``/labels/<label>:predict``); gRPC carries it in
     # ``grpc_request`` (payload.grpc_request_bytes(..., label=...)).
     label: str | None = None
+    # "python" (this module) or "go" (loadtest.go_engine, one process).
+    engine: str = "python"
 
     @property
     def rest_url(self) -> str:
@@ -313,7 +315,13 @@ def _install_fast_loop() -> None:
 
 
 def run_worker(cfg: RunConfig, index: int = 0, barrier=None) -> dict:
-    """Run one worker to completion in a fresh event loop and return its result."""
+    """Run one worker to completion and return its result (either engine)."""
+    if cfg.engine == "go":
+        from loadtest import go_engine
+
+        if barrier is not None:
+            barrier.wait()
+        return go_engine.run_worker(cfg)
     _install_fast_loop()
     return asyncio.run(_Worker(cfg, index).run(barrier))
 

@@ -246,6 +246,7 @@ def build_summary(
             "abort_reason": merged.abort_reason,
         },
         "generator": {
+            "engine": cfg.engine,
             "processes": cfg.processes,
             "cpu_s": merged.cpu_s,
             "wall_s": merged.wall_s,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the pinned CLI tools (helm, kind, kubeconform, actionlint, helm-docs, promtool, checkov)
-# into bin/; `hack/make-rules/install-tools.sh registry` installs the CNCF distribution registry alone
+# into bin/ and build tfs-load-engine there from loadengine/; `hack/make-rules/install-tools.sh registry` installs the CNCF distribution registry alone
 # (static, for the loopback registry image of hack/make-rules/local-registry.sh).
 # With Go present: `go install` from the Go module proxy. Without Go: the
 # project's release binaries, verified against the checksum file published
@@ -151,6 +151,17 @@ install_checkov() {
   mark_current checkov "${version}"
 }
 
+# tfs-load's Go engine (loadengine/, our own module): `go build` is incremental,
+# so this is quick when nothing changed. Without Go, --engine python still works.
+build_load_engine() {
+  if ! command -v go >/dev/null 2>&1; then
+    log "no Go: skipping tfs-load-engine (tfs-load --engine go needs it)"
+    return
+  fi
+  log "go build tfs-load-engine (loadengine/)"
+  (cd "${REPO_ROOT}/loadengine" && go build -trimpath -o "${BIN_DIR}/tfs-load-engine" .)
+}
+
 main() {
   mkdir -p "${BIN_DIR}" "${STAMP_DIR}"
   if [[ "${1:-}" == registry ]]; then
@@ -164,6 +175,7 @@ main() {
   install_tool helm-docs "${HELM_DOCS_VERSION}" github.com/norwoodj/helm-docs/cmd/helm-docs
   install_tool promtool "${PROMETHEUS_VERSION}" github.com/prometheus/prometheus/cmd/promtool
   install_checkov "${CHECKOV_VERSION}"
+  build_load_engine
 }
 
 main "$@"
