@@ -29,7 +29,7 @@ ENDINGS = {
     ENDED_AT_MAX: "every step met the SLO up to --max-rate: capacity is at least that",
     ENDED_AT_MIN: "no rate down to --min-rate met the SLO",
     ENDED_BY_GENERATOR: "the GENERATOR was the limit, not the target: the rate found "
-    "is only a lower bound (add --processes, or run --in-cluster)",
+    "is only a lower bound (use --engine go, add --processes, or run --in-cluster)",
 }
 
 
