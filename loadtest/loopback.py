@@ -3,9 +3,9 @@
 They stand in for nothing: they answer ``POST /v1/models/<m>:predict`` and
 ``tensorflow.serving.PredictionService/Predict`` with a fixed small response as
 fast as possible, so a load run against them measures the load generator. Fault
-injection (fixed delay, one stall, periodic errors, periodic REST connection
-drops, a fixed capacity) lets tests check that the generator reports what a slow,
-failing or saturated server does.
+injection (fixed delay, one stall or periodic stalls, periodic errors, periodic
+REST connection drops, a fixed capacity) lets tests check that the generator
+reports what a slow, failing or saturated server does.
 
 Typical usage example:
 
@@ -88,13 +88,28 @@ def rest_request_bytes(shape=(1, 28, 28, 1)) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
+def periodic_stall_wait_s(elapsed_s: float, period_s: float, stall_s: float) -> float:
+    """Seconds until the stall window around ``elapsed_s`` ends (0 outside one).
+
+    The windows are ``[k*period, k*period + stall)`` from the server's start.
+    """
+    if not period_s or not stall_s:
+        return 0.0
+    phase = elapsed_s % period_s
+    return stall_s - phase if phase < stall_s else 0.0
+
+
 class Faults:
     """Shared fault-injection state for both protocols.
 
     Args:
         delay_ms: fixed extra delay for every request.
         stall_after: the request with this 1-based number starts a stall.
-        stall_ms: stall length; every request arriving during it waits it out.
+        stall_ms: stall length; every request arriving during it waits it out,
+            then the fixed delay applies.
+        stall_period_ms: stall for ``stall_ms`` every this many ms, from the
+            start (0 = no periodic stalls): windows ``[k*T, k*T + S)``, as in
+            wrk2's coordinated-omission demonstration.
         error_every: every N-th request fails (0 = never).
         drop_every: the N-th, 2N-th, ... request on each REST connection gets
             no answer: the server reads it and closes the connection (0 =
@@ -116,10 +131,15 @@ class Faults:
         error_every: int,
         drop_every: int = 0,
         capacity: float = 0.0,
+        stall_period_ms: float = 0.0,
     ):
+        if stall_period_ms and not 0 <= stall_ms < stall_period_ms:
+            raise ValueError("stall_ms must be below stall_period_ms")
         self.delay_s = delay_ms / 1000
         self.stall_after = stall_after
         self.stall_s = stall_ms / 1000
+        self.period_s = stall_period_ms / 1000
+        self.start = time.monotonic()
         self.error_every = error_every
         self.drop_every = drop_every
         self.service_s = 1 / capacity if capacity else 0.0
@@ -148,16 +168,18 @@ class Faults:
         Args:
             connection: the request's transport (REST), for ``drop_every``.
         """
+        now = time.monotonic()
         self.count += 1
         count = self.count
         drop = self._drops(connection)
         wait = self.delay_s
         if self.stall_after and count == self.stall_after:
-            self.stall_until = time.monotonic() + self.stall_s
+            self.stall_until = now + self.stall_s
         if self.stall_until:
-            wait += max(0.0, self.stall_until - time.monotonic())
+            wait += max(0.0, self.stall_until - now)
+        if self.period_s:
+            wait += periodic_stall_wait_s(now - self.start, self.period_s, self.stall_s)
         if self.service_s:
-            now = time.monotonic()
             self.lane_free = max(now, self.lane_free) + self.service_s
             wait += self.lane_free - now
         if wait > 0:
@@ -180,6 +202,7 @@ async def _serve(args: argparse.Namespace) -> None:
         args.error_every,
         args.drop_every,
         args.capacity,
+        args.stall_period_ms,
     )
     ok_body = REST_RESPONSE
     error_body = json.dumps({"error": "loopback injected error"}).encode()
@@ -315,9 +338,10 @@ class LoopbackServer:
 
     Args:
         processes: server processes sharing the two ports.
-        delay_ms, stall_after, stall_ms, error_every, error_status, drop_every,
-            grpc_error, capacity: faults (``grpc_error`` is a status code name;
-            ``capacity`` is per server process).
+        delay_ms, stall_after, stall_ms, stall_period_ms, error_every,
+            error_status, drop_every, grpc_error, capacity: faults (``grpc_error``
+            is a status code name; ``capacity`` and the stall windows are per
+            server process).
         model_name: name used in responses.
     """
 
@@ -333,6 +357,7 @@ class LoopbackServer:
         drop_every: int = 0,
         grpc_error: str = "UNAVAILABLE",
         capacity: float = 0.0,
+        stall_period_ms: float = 0.0,
     ):
         self.rest_port, self.grpc_port = free_ports(2)
         self.model_name = model_name
@@ -351,6 +376,7 @@ class LoopbackServer:
             f"--drop-every={drop_every}",
             f"--grpc-error={grpc_error}",
             f"--capacity={capacity}",
+            f"--stall-period-ms={stall_period_ms}",
         ]
         self.processes = processes
         self.children: list[subprocess.Popen] = []
@@ -414,6 +440,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--stall-ms", type=float, default=0.0, help="stall length")
     parser.add_argument(
+        "--stall-period-ms",
+        type=float,
+        default=0.0,
+        help="stall for --stall-ms every this many ms from the start (0 = never)",
+    )
+    parser.add_argument(
         "--error-every", type=int, default=0, help="fail every N-th predict (0 = never)"
     )
     parser.add_argument(
@@ -443,7 +475,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Serve until SIGTERM/SIGINT."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.stall_period_ms and not 0 <= args.stall_ms < args.stall_period_ms:
+        parser.error("--stall-ms must be below --stall-period-ms")
     try:
         import uvloop  # type: ignore[import-not-found]
 

@@ -1,17 +1,18 @@
-"""Benchmark this load tester against wrk (REST) and ghz (gRPC) on loopback.
+"""Benchmark this load tester on loopback: against known latency, wrk and ghz.
 
-Everything runs against the same loopback server process. What is compared is
-printed with every row:
+What each row compares is printed with it:
 
-* REST, closed loop: ``wrk -t1 -cC`` against ``tfs-load --closed-loop
-  --concurrency C`` (same connections, both back-to-back): throughput ratio and
-  p50/p99 difference (both uncorrected, as closed loops are).
-* REST, fixed rate: wrk paced by a Lua ``delay()`` (about R req/s, still closed
-  loop) against ``tfs-load`` open loop at wrk's achieved rate.
-* gRPC, fixed rate: ``ghz --async --rps R --connections K`` against ``tfs-load``
-  open loop at R over K connections.
-* Targets from issue 4: >= 3,000 req/s per process with dispatch-lag p99 < 2 ms
-  (one process, each protocol) and p50/p99 within 10% of the reference tool.
+* Accuracy (targets): ``tfs-load`` open loop, REST and gRPC, against a loopback
+  server with a known latency, a fixed delay D, then D plus periodic stalls of S
+  every T (wrk2's coordinated-omission demonstration). The corrected p50/p99
+  must be within 5% (or 0.2 ms) of the exact percentiles (``true_percentiles``).
+  wrk (paced) and ``ghz --async`` against the same servers, as information.
+* Throughput (targets): one process, open loop, VALID with dispatch-lag p99 < 2
+  ms at 3,000 req/s REST and 5,000 req/s gRPC; closed-loop REST throughput at
+  least 0.8x ``wrk -t1 -cC``'s at the same C connections.
+* Reference tools (information): wrk closed loop, wrk paced by a Lua
+  ``delay()`` (still closed loop) and ``ghz --async --rps`` against ``tfs-load``
+  on the same zero-delay server: rate ratio and p50/p99 differences.
 
 Typical usage example:
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import re
 import subprocess
 import sys
@@ -33,10 +35,52 @@ from loadtest.loopback import LoopbackServer, predict_request_bytes, rest_reques
 
 log = logging.getLogger(__name__)
 
-TARGET_RATE = 3000.0
+TARGET_RATES = {"rest": 3000.0, "grpc": 5000.0}
 TARGET_LAG_P99_MS = 2.0
-TARGET_PCT = 10.0
+TARGET_WRK_RATIO = 0.8
+ACCURACY_PCT = 5.0
+ACCURACY_ABS_MS = 0.2
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def true_percentiles(
+    delay_ms: float,
+    stall_ms: float = 0.0,
+    period_ms: float = 0.0,
+    quantiles: tuple[float, ...] = (0.5, 0.99),
+) -> dict[str, float]:
+    """Exact latency percentiles (ms) of a constant-rate open loop.
+
+    The server answers after ``delay_ms``; with ``period_ms``, nothing leaves
+    it during ``[k*T, k*T + S)`` and a request arriving there waits for the
+    window's end first: latency = D + max(0, window_end - arrival). Arrivals
+    uniform in phase put a fraction f = S/T in windows, their wait uniform on
+    (0, S], so quantile q is D for q <= 1 - f, else D + S*(q - (1 - f))/f.
+
+    Returns:
+        ``{"p50": ..., "p99": ...}`` for the default ``quantiles``.
+    """
+    f = stall_ms / period_ms if period_ms else 0.0
+    out = {}
+    for q in quantiles:
+        extra = stall_ms * (q - (1 - f)) / f if f and q > 1 - f else 0.0
+        out[f"p{q * 100:g}"] = delay_ms + extra
+    return out
+
+
+def accuracy_ok(measured: float, truth: float) -> bool:
+    """Within ACCURACY_PCT of the truth, or ACCURACY_ABS_MS, whichever is larger."""
+    return abs(measured - truth) <= max(truth * ACCURACY_PCT / 100, ACCURACY_ABS_MS)
+
+
+def stall_connections(rate: float, delay_ms: float, stall_ms: float) -> int:
+    """REST pool that holds every request in flight during a stall, with margin.
+
+    HTTP/1.1 carries one request per connection: a stall keeps rate * (S + D)
+    requests waiting, and on a smaller pool the rest would queue in the client,
+    a different latency from ``true_percentiles``'.
+    """
+    return math.ceil(rate * (stall_ms + delay_ms) / 1000 * 1.5) + 16
 
 
 def _stderr(msg: str) -> None:
@@ -148,8 +192,14 @@ def run_ghz(
     }
 
 
-def run_ours(args: list[str], out: Path) -> dict:
-    """Run ``python -m loadtest run`` in a fresh process; return its summary."""
+def run_ours(args: list[str], out: Path, engine: str | None = None) -> dict:
+    """Run ``python -m loadtest run`` in a fresh process; return its summary.
+
+    Args:
+        args: ``tfs-load run`` arguments after ``--model-name`` and ``--out``.
+        out: output directory of the run.
+        engine: ``--engine`` to pass, or None for the tool's default.
+    """
     cmd = [
         sys.executable,
         "-m",
@@ -160,6 +210,7 @@ def run_ours(args: list[str], out: Path) -> dict:
         "--out",
         str(out),
         *args,
+        *(["--engine", engine] if engine is not None else []),
     ]
     _stderr("+ tfs-load " + " ".join(cmd[4:]))
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -213,13 +264,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--wrk", default="wrk", help="wrk binary")
     parser.add_argument("--ghz", default="bin/ghz", help="ghz binary")
+    parser.add_argument(
+        "--engine",
+        default=None,
+        help="tfs-load run --engine for every run (default: the tool's default)",
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds")
     parser.add_argument(
         "--rate",
         type=float,
         default=1000.0,
-        help="fixed rate for the percentile comparisons",
+        help="fixed rate for the comparisons with wrk and ghz",
+    )
+    parser.add_argument(
+        "--accuracy-rate",
+        type=float,
+        default=500.0,
+        help="open-loop rate of the known-latency runs",
+    )
+    parser.add_argument(
+        "--delay-ms", type=float, default=10.0, help="known fixed server delay D"
+    )
+    parser.add_argument(
+        "--stall-ms", type=float, default=100.0, help="known periodic stall S"
+    )
+    parser.add_argument(
+        "--stall-period-ms",
+        type=float,
+        default=1000.0,
+        help="stall period T (keep --duration a multiple of it)",
     )
     parser.add_argument(
         "--connections",
@@ -239,8 +313,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def accuracy_row(case: str, tool: str, measured: dict, truth: dict) -> dict:
+    """Measured p50/p99 of one run (``_ours_row`` or a tool's) against the truth."""
+    row = {
+        "case": case,
+        "tool": tool,
+        "rate": measured["rate"],
+        "lag_p99": measured.get("lag_p99"),
+        "verdict": measured.get("verdict", "-"),
+    }
+    for key in ("p50", "p99"):
+        row[f"true_{key}"] = truth[key]
+        row[f"measured_{key}"] = measured[key]
+        row[f"{key}_err_ms"] = measured[key] - truth[key]
+        row[f"{key}_err_pct"] = _pct(measured[key], truth[key])
+        row[f"{key}_ok"] = accuracy_ok(measured[key], truth[key])
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run every comparison, print the ratio table, write bench.json / bench.md."""
+    """Run every comparison, print the tables, write bench.json / bench.md."""
     args = build_parser().parse_args(argv)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -257,15 +349,108 @@ def main(argv: list[str] | None = None) -> int:
     protoset = write_protoset(out / "tfserving.protoset")
     d, w = args.duration, args.warmup
     common = ["--duration", str(d), "--warmup", str(w), "--request", str(request_file)]
+
+    def ours(run_args: list[str], name: str) -> dict:
+        return run_ours([*run_args, *common], out / name, args.engine)
+
     rows: list[dict] = []
+    accuracy: list[dict] = []
     targets: list[dict] = []
+    # 1. Accuracy: open loop against a server with a known latency.
+    cases = [
+        (f"fixed {args.delay_ms:g} ms", {"delay_ms": args.delay_ms}),
+        (
+            f"{args.delay_ms:g} ms + {args.stall_ms:g} ms stall every "
+            f"{args.stall_period_ms:g} ms",
+            {
+                "delay_ms": args.delay_ms,
+                "stall_ms": args.stall_ms,
+                "stall_period_ms": args.stall_period_ms,
+            },
+        ),
+    ]
+    rate = args.accuracy_rate
+    for index, (case, faults) in enumerate(cases):
+        truth = true_percentiles(
+            faults["delay_ms"],
+            faults.get("stall_ms", 0.0),
+            faults.get("stall_period_ms", 0.0),
+        )
+        # REST carries one request per connection: the pool must hold every
+        # request a stall keeps in flight, else the surplus queues in the
+        # client and the latency is no longer the one true_percentiles gives.
+        rest_conns = stall_connections(
+            rate, faults["delay_ms"], faults.get("stall_ms", 0.0)
+        )
+        with LoopbackServer(**faults) as server:
+            for protocol, target, conns in (
+                ("rest", server.rest_target, rest_conns),
+                ("grpc", server.grpc_target, args.grpc_connections),
+            ):
+                summary = ours(
+                    [
+                        "--protocol",
+                        protocol,
+                        "--target",
+                        target,
+                        "--rate",
+                        str(rate),
+                        "--connections",
+                        str(conns),
+                    ],
+                    f"accuracy-{protocol}-{index}",
+                )
+                row = accuracy_row(
+                    case,
+                    f"tfs-load {protocol} (corrected)",
+                    _ours_row(summary, "corrected"),
+                    truth,
+                )
+                accuracy.append(row)
+                targets.append(
+                    {
+                        "target": f"{protocol}: {case} at {rate:g} req/s, "
+                        f"corrected p50/p99 within {ACCURACY_PCT:g}% (or "
+                        f"{ACCURACY_ABS_MS:g} ms) of truth",
+                        "measured": ", ".join(
+                            f"{k} {row[f'measured_{k}']:.3f} vs {row[f'true_{k}']:.3f} "
+                            f"({row[f'{k}_err_pct']:+.1f}%)"
+                            for k in ("p50", "p99")
+                        )
+                        + f", {row['verdict']}",
+                        "pass": row["p50_ok"] and row["p99_ok"],
+                    }
+                )
+            # The reference tools on the same server, as information: wrk is
+            # closed loop (paced by a Lua delay), so a stall holds back its
+            # sends; ghz --async keeps sending and times from the actual send.
+            pace_ms = max(1, round(1000 * 10 / rate - faults["delay_ms"]))
+            wrk = run_wrk(
+                args.wrk,
+                f"{server.rest_target}/v1/models/loopback:predict",
+                write_wrk_script(out / "paced-accuracy.lua", body, pace_ms),
+                10,
+                d,
+            )
+            accuracy.append(accuracy_row(case, "wrk (paced, closed loop)", wrk, truth))
+            ghz = run_ghz(
+                args.ghz,
+                server.grpc_target,
+                protoset,
+                grpc_bin,
+                rate,
+                args.grpc_connections,
+                d,
+                w,
+            )
+            accuracy.append(accuracy_row(case, "ghz --async --rps", ghz, truth))
     with LoopbackServer() as server:
         url = f"{server.rest_target}/v1/models/loopback:predict"
-        # 1. REST closed loop at equal connections.
+        # 2. REST closed loop at equal connections.
         wrk_closed = run_wrk(
             args.wrk, url, write_wrk_script(out / "post.lua", body), args.connections, d
         )
-        ours_closed = run_ours(
+        ours_closed = ours(
             [
                 "--protocol",
                 "rest",
@@ -274,9 +459,8 @@ def main(argv: list[str] | None = None) -> int:
                 "--closed-loop",
                 "--concurrency",
                 str(args.connections),
-                *common,
             ],
-            out / "rest-closed",
+            "rest-closed",
         )
         rows.append(
             compare_row(
@@ -286,7 +470,17 @@ def main(argv: list[str] | None = None) -> int:
                 wrk_closed,
             )
         )
-        # 2. REST at a fixed rate: wrk paced per connection, ours at wrk's rate.
+        closed = rows[-1]
+        targets.append(
+            {
+                "target": f"rest: closed-loop throughput >= {TARGET_WRK_RATIO:g}x "
+                f"wrk's ({args.connections} conns)",
+                "measured": f"{closed['rate_ratio']:.2f}x ({closed['our_rate']:.0f} "
+                f"vs {closed['ref_rate']:.0f} req/s)",
+                "pass": closed["rate_ratio"] >= TARGET_WRK_RATIO,
+            }
+        )
+        # 3. REST at a fixed rate: wrk paced per connection, ours at wrk's rate.
         pace_conns = 10
         delay_ms = max(1, round(1000 * pace_conns / args.rate))
         wrk_paced = run_wrk(
@@ -296,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
             pace_conns,
             d,
         )
-        ours_open = run_ours(
+        ours_open = ours(
             [
                 "--protocol",
                 "rest",
@@ -304,9 +498,8 @@ def main(argv: list[str] | None = None) -> int:
                 server.rest_target,
                 "--rate",
                 f"{wrk_paced['rate']:.1f}",
-                *common,
             ],
-            out / "rest-open",
+            "rest-open",
         )
         rows.append(
             compare_row(
@@ -325,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
                 wrk_paced,
             )
         )
-        # 3. gRPC at a fixed rate with ghz --async.
+        # 4. gRPC at a fixed rate with ghz --async.
         ghz = run_ghz(
             args.ghz,
             server.grpc_target,
@@ -336,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
             d,
             w,
         )
-        ours_grpc = run_ours(
+        ours_grpc = ours(
             [
                 "--protocol",
                 "grpc",
@@ -346,14 +539,13 @@ def main(argv: list[str] | None = None) -> int:
                 str(args.rate),
                 "--connections",
                 str(args.grpc_connections),
-                *common,
             ],
-            out / "grpc-open",
+            "grpc-open",
         )
+        conns = f"{args.grpc_connections} conns"
         rows.append(
             compare_row(
-                f"gRPC {args.rate:.0f} req/s, {args.grpc_connections} conns "
-                "(like for like)",
+                f"gRPC {args.rate:.0f} req/s, {conns} (like for like)",
                 "ghz --async --rps vs ours open loop, both timed from the actual "
                 "send (ours uncorrected)",
                 _ours_row(ours_grpc, "uncorrected"),
@@ -362,78 +554,98 @@ def main(argv: list[str] | None = None) -> int:
         )
         rows.append(
             compare_row(
-                f"gRPC {args.rate:.0f} req/s, {args.grpc_connections} conns "
-                "(ours corrected)",
+                f"gRPC {args.rate:.0f} req/s, {conns} (ours corrected)",
                 "ghz --async --rps (timed from actual send) vs ours open loop, "
                 "corrected",
                 _ours_row(ours_grpc, "corrected"),
                 ghz,
             )
         )
-        # 4. The per-process throughput target, each protocol, one process.
+        # 5. The per-process throughput targets, one process each.
         for protocol, target in (
             ("rest", server.rest_target),
             ("grpc", server.grpc_target),
         ):
+            target_rate = TARGET_RATES[protocol]
             extra = (
                 ["--connections", str(args.grpc_connections)]
                 if protocol == "grpc"
                 else []
             )
-            summary = run_ours(
+            summary = ours(
                 [
                     "--protocol",
                     protocol,
                     "--target",
                     target,
                     "--rate",
-                    str(TARGET_RATE),
+                    str(target_rate),
                     *extra,
-                    *common,
                 ],
-                out / f"{protocol}-{int(TARGET_RATE)}",
+                f"{protocol}-{int(target_rate)}",
             )
             lag = summary["latency_ms"]["dispatch_lag"]["p99"]
             targets.append(
                 {
-                    "target": f"{protocol}: {TARGET_RATE:.0f} req/s in 1 process, "
-                    "VALID, "
-                    f"dispatch-lag p99 < {TARGET_LAG_P99_MS:g} ms",
+                    "target": f"{protocol}: {target_rate:.0f} req/s open loop in 1 "
+                    f"process, VALID, dispatch-lag p99 < {TARGET_LAG_P99_MS:g} ms",
                     "measured": "achieved "
                     f"{summary['rate']['achieved_send']:.0f} req/s, "
                     f"{summary['verdict']}, lag p99 {lag:.2f} ms",
                     "pass": summary["verdict"] != "INVALID" and lag < TARGET_LAG_P99_MS,
                 }
             )
-    for row in rows:
-        if "like for like" not in row["case"]:
-            continue
-        for key in ("p50", "p99"):
-            diff = row[f"{key}_diff_pct"]
-            targets.append(
-                {
-                    "target": f"{row['case']}: {key} within {TARGET_PCT:g}% "
-                    "of reference",
-                    "measured": f"{diff:+.1f}%",
-                    "pass": abs(diff) <= TARGET_PCT,
-                }
-            )
     report = {
+        "engine": args.engine or "default",
+        "accuracy": accuracy,
         "rows": rows,
         "targets": targets,
         "note": "2-core machine shared by client, server and other work; noisy",
     }
     (out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
-    _print(rows, targets, out)
+    _print(accuracy, rows, targets, out)
     return constants.EXIT_PASS
 
 
-def _print(rows: list[dict], targets: list[dict], out: Path) -> None:
+def _print(accuracy: list[dict], rows: list[dict], targets: list[dict], out: Path):
     from rich.console import Console
     from rich.table import Table
 
     console = Console(width=200)
-    table = Table(title="tfs-load vs reference tools (loopback server)")
+    atable = Table(title="accuracy against a server with known latency (loopback)")
+    acols = (
+        "case",
+        "tool",
+        "req/s",
+        "true p50",
+        "measured p50",
+        "p50 err",
+        "true p99",
+        "measured p99",
+        "p99 err",
+        "lag p99",
+        "verdict",
+    )
+    for col in acols:
+        atable.add_column(col, justify="right")
+    md = [
+        "| " + " | ".join(acols) + " |",
+        "|---|---|" + "---:|" * (len(acols) - 3) + "---|",
+    ]
+    for r in accuracy:
+        cells = [r["case"], r["tool"], f"{r['rate']:.0f}"]
+        for key in ("p50", "p99"):
+            cells += [
+                f"{r[f'true_{key}']:.3f}",
+                f"{r[f'measured_{key}']:.3f}",
+                f"{r[f'{key}_err_ms']:+.3f} ({r[f'{key}_err_pct']:+.1f}%)",
+            ]
+        lag = "-" if r["lag_p99"] is None else f"{r['lag_p99']:.3f}"
+        cells += [lag, r["verdict"]]
+        atable.add_row(*cells)
+        md.append("| " + " | ".join(cells) + " |")
+    console.print(atable)
+    table = Table(title="tfs-load vs reference tools (loopback server, information)")
     for col in (
         "case",
         "ref req/s",
@@ -449,7 +661,8 @@ def _print(rows: list[dict], targets: list[dict], out: Path) -> None:
         "ours",
     ):
         table.add_column(col, justify="right")
-    md = [
+    md += [
+        "",
         "| case | compared | ref req/s | our req/s | ratio | ref p50 | our p50 | "
         "p50 diff | ref p99 | our p99 | p99 diff | our lag p99 |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
