@@ -84,7 +84,7 @@ verify: deps tools ## Fail when generated files are out of date or the chart cha
 	hack/make-rules/chart-testing.sh version
 
 .PHONY: bench
-bench: deps ## Benchmark the load tester against wrk and ghz on loopback (ratios)
+bench: deps tools ## Benchmark tfs-load (Go engine) against known latency, wrk and ghz on loopback
 	hack/make-rules/bench.sh
 
 ##@ Models

@@ -1,19 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/valyala/fasthttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
@@ -27,56 +26,63 @@ type client interface {
 	close()
 }
 
+// restClient is fasthttp's HostClient: the calling goroutine writes the
+// request and reads the reply itself, where net/http hands each request to a
+// connection's reader and writer goroutines (measured closed loop on loopback:
+// 0.51x wrk's throughput with net/http).
 type restClient struct {
+	host    *fasthttp.HostClient
 	url     string
 	body    []byte
-	http    *http.Client
 	timeout time.Duration
 }
 
-func newRESTClient(cfg *Config, body []byte, conns int) *restClient {
-	transport := &http.Transport{
-		MaxConnsPerHost:     conns,
-		MaxIdleConnsPerHost: conns,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+func newRESTClient(cfg *Config, body []byte, conns int) (*restClient, error) {
+	uri := fasthttp.AcquireURI()
+	defer fasthttp.ReleaseURI(uri)
+	if err := uri.Parse(nil, []byte(cfg.URL)); err != nil {
+		return nil, fmt.Errorf("REST URL %q: %w", cfg.URL, err)
+	}
+	if string(uri.Scheme()) != "http" {
+		return nil, fmt.Errorf("REST URL %q: only http:// is supported", cfg.URL)
 	}
 	timeout := time.Duration(cfg.DeadlineS * float64(time.Second))
 	return &restClient{
+		host: &fasthttp.HostClient{
+			Addr:                     string(uri.Host()),
+			MaxConns:                 conns,
+			MaxConnWaitTimeout:       timeout,
+			NoDefaultUserAgentHeader: true,
+		},
 		url:     cfg.URL,
 		body:    body,
-		http:    &http.Client{Transport: transport, Timeout: timeout},
 		timeout: timeout,
-	}
+	}, nil
 }
 
 func (c *restClient) call() (string, string) {
-	req, err := http.NewRequest(http.MethodPost, c.url, bytes.NewReader(c.body))
-	if err != nil {
-		return "client", "client:" + err.Error()
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(c.url)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType("application/json")
+	req.SetBodyRaw(c.body)
+	if err := c.host.DoTimeout(req, resp, c.timeout); err != nil {
 		return restError(err)
 	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return restError(err)
+	if code := resp.StatusCode(); code != fasthttp.StatusOK {
+		text := strconv.Itoa(code)
+		return text, "http_" + text
 	}
-	if resp.StatusCode == http.StatusOK {
-		return "200", ""
-	}
-	code := strconv.Itoa(resp.StatusCode)
-	return code, "http_" + code
+	return "200", ""
 }
 
 // restError sorts a transport error into timeout, connection or client.
 func restError(err error) (string, string) {
 	var netErr net.Error
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
+	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, os.ErrDeadlineExceeded) ||
 		(errors.As(err, &netErr) && netErr.Timeout()) {
 		return "timeout", "timeout"
 	}
@@ -85,14 +91,15 @@ func restError(err error) (string, string) {
 			return "connection", "connection:" + errnoName(errno)
 		}
 	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) {
 		return "connection", "connection:ServerDisconnected"
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) {
 		return "connection", "connection:" + opErr.Op
 	}
-	return "client", fmt.Sprintf("client:%T", errors.Unwrap(err))
+	return "client", fmt.Sprintf("client:%T", err)
 }
 
 func errnoName(errno syscall.Errno) string {
@@ -106,7 +113,7 @@ func errnoName(errno syscall.Errno) string {
 	}
 }
 
-func (c *restClient) close() { c.http.CloseIdleConnections() }
+func (c *restClient) close() { c.host.CloseIdleConnections() }
 
 // rawCodec sends and receives pre-serialized protobuf bytes.
 type rawCodec struct{}

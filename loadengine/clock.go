@@ -1,7 +1,7 @@
 package main
 
 import (
-	"runtime"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -14,44 +14,50 @@ func now() int64 {
 	return ts.Nano()
 }
 
-// timer wakes the dispatcher at an absolute instant. Go's own timers round a
-// wait below 1 ms up to 1 ms (the netpoller takes milliseconds), which alone
-// would fail the 2 ms dispatch-lag gate; a timerfd read on a locked thread
-// wakes within microseconds.
-type timer struct{ fd int }
+// timer wakes a goroutine at an absolute instant. Go's own timers round a wait
+// below 1 ms up to 1 ms (the netpoller's timeout is in milliseconds), which
+// alone would fail the 2 ms dispatch-lag gate. A non-blocking timerfd read
+// goes through the netpoller instead: it parks the goroutine, not its thread
+// (a blocking read holds a P until sysmon takes it back, up to 10 ms when the
+// process is idle), and the fd turns readable at the exact instant.
+type timer struct{ f *os.File }
 
 func newTimer() (*timer, error) {
-	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC)
+	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
 		return nil, err
 	}
-	return &timer{fd: fd}, nil
+	return &timer{f: os.NewFile(uintptr(fd), "timerfd")}, nil
 }
 
-// waitUntil blocks the calling (locked) thread until CLOCK_MONOTONIC >= at.
+// waitUntil returns once CLOCK_MONOTONIC >= at.
 func (t *timer) waitUntil(at int64) {
 	if at <= now() {
 		return
 	}
 	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(at)}
-	if err := unix.TimerfdSettime(t.fd, unix.TFD_TIMER_ABSTIME, &spec, nil); err != nil {
+	if err := unix.TimerfdSettime(int(t.f.Fd()), unix.TFD_TIMER_ABSTIME, &spec, nil); err != nil {
 		time.Sleep(time.Duration(at - now()))
 		return
 	}
 	var buf [8]byte
-	for {
-		if _, err := unix.Read(t.fd, buf[:]); err != unix.EINTR {
-			return
-		}
-	}
+	_, _ = t.f.Read(buf[:])
 }
 
-func (t *timer) close() { unix.Close(t.fd) }
+func (t *timer) close() { t.f.Close() }
 
-// lockThread keeps the dispatcher on one OS thread for its timerfd reads.
-func lockThread() func() {
-	runtime.LockOSThread()
-	return runtime.UnlockOSThread
+// sleepUntil is waitUntil on a timer of its own (the loopback server's waits).
+func sleepUntil(at int64) {
+	if at <= now() {
+		return
+	}
+	t, err := newTimer()
+	if err != nil {
+		time.Sleep(time.Duration(at - now()))
+		return
+	}
+	defer t.close()
+	t.waitUntil(at)
 }
 
 func cpuSeconds() float64 {

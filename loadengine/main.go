@@ -6,9 +6,13 @@
 // little-endian nanosecond offsets) in Config.ScheduleFile. Output: one Row
 // per request in Config.RecordsFile and a JSON Result on stdout.
 //
+// `tfs-load-engine loopback` is instead a predict server with a known latency
+// (loopback.go) for `make bench`.
+//
 // Usage:
 //
 //	tfs-load-engine < config.json > result.json
+//	tfs-load-engine loopback --delay-ms 10 --stall-ms 100 --stall-period-ms 1000
 package main
 
 import (
@@ -18,6 +22,12 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "loopback" {
+		if err := serveLoopback(os.Args[2:]); err != nil {
+			fatal("loopback: %v", err)
+		}
+		return
+	}
 	var cfg Config
 	if err := json.NewDecoder(os.Stdin).Decode(&cfg); err != nil {
 		fatal("reading the config from stdin: %v", err)

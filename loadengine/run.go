@@ -44,7 +44,11 @@ func run(cfg *Config) (*Result, []Row, error) {
 		if cfg.ClosedLoop {
 			conns = max(conns, cfg.Concurrency)
 		}
-		w.client = newRESTClient(cfg, body, conns)
+		c, err := newRESTClient(cfg, body, conns)
+		if err != nil {
+			return nil, nil, err
+		}
+		w.client = c
 	} else {
 		c, err := newGRPCClient(cfg, body)
 		if err != nil {
@@ -87,11 +91,9 @@ func (w *worker) openLoop(schedule []int64) []Row {
 		sem = make(chan struct{}, w.cfg.Connections)
 	}
 	var wg sync.WaitGroup
-	unlock := lockThread()
 	tm, err := newTimer()
 	if err != nil {
 		w.abort("timerfd: %v", err)
-		unlock()
 		return rows
 	}
 	for i := 0; i < len(rows) && !w.aborted.Load(); {
@@ -112,7 +114,6 @@ func (w *worker) openLoop(schedule []int64) []Row {
 		}
 	}
 	tm.close()
-	unlock()
 	wg.Wait()
 	return rows
 }

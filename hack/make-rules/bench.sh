@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark tfs-load against wrk (REST) and ghz (gRPC) on a loopback server.
+# Benchmark tfs-load (default --engine go) against a known-latency loopback server
+# (tfs-load-engine loopback, from make tools), wrk (REST) and ghz (gRPC).
 # Installs Debian's wrk (apt-get) and the pinned ghz (go install) when missing.
 # Not part of `make test`: it prints measured ratios, it does not gate.
 set -o errexit -o nounset -o pipefail

@@ -6,10 +6,14 @@ Typical usage example:
         print(loopback.rest_target)
 """
 
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from loadtest import go_engine
 from loadtest.loopback import LoopbackServer
 
 
@@ -33,6 +37,24 @@ def make_loopback() -> Iterator:
     yield make
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def engine_binary(tmp_path_factory) -> Path:
+    """tfs-load-engine built from this checkout (needs Go, like `make tools`)."""
+    if shutil.which("go") is None:
+        pytest.skip("no Go on this machine: `make tools` skips the engine too")
+    out = tmp_path_factory.mktemp("engine") / go_engine.BINARY
+    source = Path(__file__).resolve().parents[2] / "loadengine"
+    subprocess.run(["go", "build", "-o", str(out), "."], cwd=source, check=True)
+    return out
+
+
+@pytest.fixture
+def go(engine_binary, monkeypatch) -> Path:
+    """``--engine go`` (and the bench's Go loopback) use the built binary."""
+    monkeypatch.setenv(go_engine.BINARY_ENV, str(engine_binary))
+    return engine_binary
 
 
 from tests.standin_fixtures import (  # noqa: E402, F401

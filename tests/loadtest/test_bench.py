@@ -135,10 +135,23 @@ def test_periodic_stall_wait_counts_down_to_the_window_end():
         Faults(0, 0, 1000, 0, stall_period_ms=1000)
 
 
-def test_loopback_periodic_stall_holds_requests_until_the_window_ends(make_loopback):
-    """S=400 ms every T=1 s, D=20 ms: in a window, answered at its end + D."""
-    server = make_loopback(delay_ms=20, stall_ms=400, stall_period_ms=1000)
-    conn = http.client.HTTPConnection("127.0.0.1", server.rest_port, timeout=5)
+@pytest.fixture(params=["python", "go"])
+def stalling_server(request, make_loopback):
+    """Either loopback server with D=20 ms and S=400 ms every T=1 s."""
+    faults = dict(delay_ms=20, stall_ms=400, stall_period_ms=1000)
+    if request.param == "python":
+        yield make_loopback(**faults)
+        return
+    request.getfixturevalue("go")
+    with loadtest_bench.GoLoopback(**faults) as server:
+        yield server
+
+
+def test_loopback_periodic_stall_holds_requests_until_the_window_ends(stalling_server):
+    """In a window a request is answered at the window's end + D, else after D."""
+    server = stalling_server
+    port = int(server.rest_target.rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     body = rest_request_bytes()
     channel = grpc.insecure_channel(server.grpc_target)
     grpc_predict = channel.unary_unary("/tensorflow.serving.PredictionService/Predict")

@@ -5,10 +5,6 @@ with the machine's Go, as `make tools` does) against loopback servers: same
 counts, error kinds and gates as the Python engine's runs of the same load.
 """
 
-import shutil
-import subprocess
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -16,7 +12,6 @@ from loadtest import constants, go_engine
 from loadtest.engine import RunConfig
 from tests.loadtest.helpers import RELAXED_GATES, run_cli, write_sample_request
 
-REPO = Path(__file__).resolve().parents[2]
 LOAD = ("--rate", "100", "--duration", "2", "--warmup", "0.5")
 
 
@@ -93,23 +88,6 @@ def test_what_the_go_engine_cannot_do_is_refused(tmp_path, capsys, flags, proble
     code, _ = run_cli(tmp_path, "--engine", "go", *flags)
     assert code == constants.EXIT_USAGE
     assert problem in capsys.readouterr().err
-
-
-@pytest.fixture(scope="module")
-def engine_binary(tmp_path_factory) -> Path:
-    """The engine built from this checkout (needs Go, like `make tools`)."""
-    if shutil.which("go") is None:
-        pytest.skip("no Go on this machine: `make tools` skips the engine too")
-    out = tmp_path_factory.mktemp("engine") / go_engine.BINARY
-    subprocess.run(
-        ["go", "build", "-o", str(out), "."], cwd=REPO / "loadengine", check=True
-    )
-    return out
-
-
-@pytest.fixture
-def go(engine_binary, monkeypatch):
-    monkeypatch.setenv(go_engine.BINARY_ENV, str(engine_binary))
 
 
 @pytest.mark.parametrize("protocol", ["rest", "grpc"])
