@@ -19,4 +19,7 @@ echo "[deps] installing the project and dev dependencies (TensorFlow is large: a
 "${VENV}/bin/python" -m pip install --progress-bar on -e ".[dev]" -e ./testing \
   "tensorflow==${TENSORFLOW_VERSION}" \
   "tensorflow-serving-api==${TENSORFLOW_SERVING_API_VERSION}"
+# setuptools leaves *.egg-info beside the sources; the editable installs keep their
+# metadata in the venv, so the tree stays as git has it.
+rm -rf -- ./*.egg-info testing/*.egg-info
 touch "${VENV}/.installed"
