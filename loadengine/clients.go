@@ -37,7 +37,7 @@ type restClient struct {
 	timeout  time.Duration
 }
 
-func newRESTClient(cfg *Config, body []byte, conns int) (*restClient, error) {
+func newRESTClient(cfg *Config, body []byte) (*restClient, error) {
 	uri := fasthttp.AcquireURI()
 	defer fasthttp.ReleaseURI(uri)
 	if err := uri.Parse(nil, []byte(cfg.URL)); err != nil {
@@ -50,7 +50,7 @@ func newRESTClient(cfg *Config, body []byte, conns int) (*restClient, error) {
 	c := &restClient{
 		host: &fasthttp.HostClient{
 			Addr:                     string(uri.Host()),
-			MaxConns:                 conns,
+			MaxConns:                 cfg.Connections,
 			MaxConnWaitTimeout:       timeout,
 			NoDefaultUserAgentHeader: true,
 		},

@@ -40,11 +40,7 @@ func run(cfg *Config) (*Result, []Row, error) {
 	}
 	w := &worker{cfg: cfg}
 	if cfg.Protocol == "rest" {
-		conns := cfg.Connections
-		if cfg.ClosedLoop {
-			conns = max(conns, cfg.Concurrency)
-		}
-		c, err := newRESTClient(cfg, body, conns)
+		c, err := newRESTClient(cfg, body)
 		if err != nil {
 			return nil, nil, err
 		}

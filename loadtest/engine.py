@@ -93,6 +93,15 @@ def make_client(cfg: RunConfig, connections: int) -> RestClient | GrpcClient:
     )
 
 
+def worker_connections(cfg: RunConfig) -> int:
+    """One worker's connections: its share of ``connections``, and for a REST
+    closed loop at least one per user (HTTP/1.1 carries one request at a time)."""
+    conns = max(1, -(-cfg.connections // cfg.processes))
+    if cfg.protocol == "rest" and cfg.closed_loop:
+        conns = max(conns, -(-cfg.concurrency // cfg.processes))
+    return conns
+
+
 _gc_lock = threading.Lock()
 _gc_holders = 0
 
@@ -130,7 +139,7 @@ class _Worker:
         self.index = index
         share = cfg.processes
         self.rate = cfg.rate / share
-        self.conns = max(1, -(-cfg.connections // share))
+        self.conns = worker_connections(cfg)
         self.backlog_bound = max(1, cfg.max_backlog // share)
         self.pending = 0
         self.max_backlog = 0
@@ -250,10 +259,7 @@ class _Worker:
 
     async def run(self, barrier=None) -> dict:
         cfg = self.cfg
-        conns = self.conns
-        if cfg.protocol == "rest" and cfg.closed_loop:
-            conns = max(conns, -(-cfg.concurrency // cfg.processes))
-        client = make_client(cfg, conns)
+        client = make_client(cfg, self.conns)
         await client.start()
         try:
             with cyclic_gc_paused():

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from loadtest import constants
+from loadtest.engine import worker_connections
 from loadtest.recorder import Recorder
 from loadtest.runner import WorkerError
 from loadtest.schedule import arrivals
@@ -71,7 +72,7 @@ def engine_config(cfg, tmp: Path) -> dict:
         "target": cfg.target,
         "method": constants.GRPC_PREDICT_METHOD,
         "body_file": str(body),
-        "connections": cfg.connections,
+        "connections": worker_connections(cfg),
         "deadline_s": cfg.deadline_s,
         "closed_loop": cfg.closed_loop,
         "concurrency": cfg.concurrency,

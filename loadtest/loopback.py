@@ -88,6 +88,12 @@ def rest_request_bytes(shape=(1, 28, 28, 1)) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
+def check_stall_window(stall_ms: float, stall_period_ms: float) -> None:
+    """Raises ValueError unless a periodic stall is shorter than its period."""
+    if stall_period_ms and not 0 <= stall_ms < stall_period_ms:
+        raise ValueError("--stall-ms must be below --stall-period-ms")
+
+
 def periodic_stall_wait_s(elapsed_s: float, period_s: float, stall_s: float) -> float:
     """Seconds until the stall window around ``elapsed_s`` ends (0 outside one).
 
@@ -133,8 +139,7 @@ class Faults:
         capacity: float = 0.0,
         stall_period_ms: float = 0.0,
     ):
-        if stall_period_ms and not 0 <= stall_ms < stall_period_ms:
-            raise ValueError("stall_ms must be below stall_period_ms")
+        check_stall_window(stall_ms, stall_period_ms)
         self.delay_s = delay_ms / 1000
         self.stall_after = stall_after
         self.stall_s = stall_ms / 1000
@@ -477,8 +482,10 @@ def main(argv: list[str] | None = None) -> int:
     """Serve until SIGTERM/SIGINT."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.stall_period_ms and not 0 <= args.stall_ms < args.stall_period_ms:
-        parser.error("--stall-ms must be below --stall-period-ms")
+    try:
+        check_stall_window(args.stall_ms, args.stall_period_ms)
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         import uvloop  # type: ignore[import-not-found]
 

@@ -90,14 +90,14 @@ def test_what_the_go_engine_cannot_do_is_refused(tmp_path, capsys, flags, proble
     assert problem in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("protocol", ["rest", "grpc"])
-def test_go_engine_run_counts_every_request(go, loopback, tmp_path, protocol):
-    target = loopback.rest_target if protocol == "rest" else loopback.grpc_target
-    request = write_sample_request(tmp_path / "model")
-    code, summary = run_cli(
-        tmp_path / "out",
+def run_open_loop(out, engine, server, protocol, *extra):
+    """``LOAD`` open loop from ``engine`` to ``server`` over ``protocol``."""
+    target = server.rest_target if protocol == "rest" else server.grpc_target
+    request = write_sample_request(out / "model")
+    return run_cli(
+        out / "run",
         "--engine",
-        "go",
+        engine,
         "--protocol",
         protocol,
         "--target",
@@ -105,8 +105,14 @@ def test_go_engine_run_counts_every_request(go, loopback, tmp_path, protocol):
         "--request",
         str(request),
         *LOAD,
+        *extra,
         *RELAXED_GATES,
     )
+
+
+@pytest.mark.parametrize("protocol", ["rest", "grpc"])
+def test_go_engine_run_counts_every_request(go, loopback, tmp_path, protocol):
+    code, summary = run_open_loop(tmp_path, "go", loopback, protocol)
     assert code == constants.EXIT_PASS, summary["gates"]
     assert summary["generator"]["engine"] == "go"
     assert summary["counts"]["scheduled"] == summary["counts"]["ok"] == 200
@@ -144,25 +150,11 @@ def test_go_engine_closed_loop(go, loopback, tmp_path):
 def test_go_engine_names_errors_like_the_python_engine(
     go, make_loopback, tmp_path, protocol, faults, kind
 ):
-    request = write_sample_request(tmp_path / "model")
     kinds = {}
     for engine in ("python", "go"):
         server = make_loopback(**faults)
-        target = server.rest_target if protocol == "rest" else server.grpc_target
-        _, summary = run_cli(
-            tmp_path / engine,
-            "--engine",
-            engine,
-            "--protocol",
-            protocol,
-            "--target",
-            target,
-            "--request",
-            str(request),
-            *LOAD,
-            "--max-error-rate",
-            "0.5",
-            *RELAXED_GATES,
+        _, summary = run_open_loop(
+            tmp_path / engine, engine, server, protocol, "--max-error-rate", "0.5"
         )
         kinds[engine] = summary["errors_by_kind"]
     assert list(kinds["go"]) == list(kinds["python"]) == [kind]
