@@ -53,6 +53,10 @@ func newRESTClient(cfg *Config, body []byte) (*restClient, error) {
 			MaxConns:                 cfg.Connections,
 			MaxConnWaitTimeout:       timeout,
 			NoDefaultUserAgentHeader: true,
+			// One write() per request, as wrk does: fasthttp's default 4 KiB
+			// buffer split a 5 KB predict body into two (measured closed loop
+			// 29.5k -> 34.5k req/s against the Go loopback).
+			WriteBufferSize: len(body) + 4096,
 		},
 		timeout: timeout,
 	}

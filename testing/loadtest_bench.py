@@ -9,7 +9,9 @@ What each row compares is printed with it:
   wrk (paced) and ``ghz --async`` against the same servers, as information.
 * Throughput (targets): one process, open loop, VALID with dispatch-lag p99 < 2
   ms at 3,000 req/s REST and 5,000 req/s gRPC; closed-loop REST throughput at
-  least 0.8x ``wrk -t1 -cC``'s at the same C connections.
+  least 0.8x ``wrk -t1 -cC``'s at the same C connections. Each is the median of
+  ``--rounds`` runs (closed loop: the median paired ratio of alternated wrk and
+  tfs-load runs): this VM's throughput drifts by up to 30% between runs.
 * Reference tools (information): wrk closed loop, wrk paced by a Lua
   ``delay()`` (still closed loop) and ``ghz --async --rps`` against ``tfs-load``
   on the same zero-delay server: rate ratio and p50/p99 differences.
@@ -302,6 +304,17 @@ def compare_row(name: str, compared: str, ours: dict, ref: dict) -> dict:
     }
 
 
+def run_lag(summary: dict) -> float:
+    """A run's dispatch-lag p99 (ms)."""
+    return summary["latency_ms"]["dispatch_lag"]["p99"]
+
+
+def median_pair(pairs: list[dict]) -> dict:
+    """The round whose paired rate ratio is the median (the lower one of two)."""
+    ranked = sorted(pairs, key=lambda pair: pair["rate_ratio"])
+    return ranked[(len(ranked) - 1) // 2]
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Arguments of ``python -m loadtest_bench``."""
     parser = argparse.ArgumentParser(
@@ -360,6 +373,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=16,
         help="REST connections (wrk -c, closed-loop concurrency)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of each throughput target (closed loop: wrk and tfs-load "
+        "alternated); the median round is the result",
     )
     parser.add_argument(
         "--grpc-connections",
@@ -506,37 +526,51 @@ def main(argv: list[str] | None = None) -> int:
             accuracy.append(accuracy_row(case, "ghz --async --rps", ghz, truth))
     with SERVERS[args.server]() as server:
         url = f"{server.rest_target}/v1/models/loopback:predict"
-        # 2. REST closed loop at equal connections.
-        wrk_closed = run_wrk(
-            args.wrk, url, write_wrk_script(out / "post.lua", body), args.connections, d
-        )
-        ours_closed = ours(
-            [
-                "--protocol",
-                "rest",
-                "--target",
-                server.rest_target,
-                "--closed-loop",
-                "--concurrency",
-                str(args.connections),
-            ],
-            "rest-closed",
-        )
-        rows.append(
-            compare_row(
-                f"REST closed loop, {args.connections} conns",
-                "max throughput; both uncorrected latency",
-                _ours_row(ours_closed, "uncorrected"),
-                wrk_closed,
+        # 2. REST closed loop at equal connections, wrk and ours alternated
+        # round by round: this VM's throughput drifts by up to 30% from one
+        # run to the next, so each round's pair is compared and the median
+        # paired ratio is the result.
+        closed_pairs = []
+        for index in range(args.rounds):
+            wrk_closed = run_wrk(
+                args.wrk,
+                url,
+                write_wrk_script(out / "post.lua", body),
+                args.connections,
+                d,
             )
-        )
-        closed = rows[-1]
+            ours_closed = ours(
+                [
+                    "--protocol",
+                    "rest",
+                    "--target",
+                    server.rest_target,
+                    "--closed-loop",
+                    "--concurrency",
+                    str(args.connections),
+                ],
+                f"rest-closed-{index}",
+            )
+            closed_pairs.append(
+                compare_row(
+                    f"REST closed loop, {args.connections} conns, round {index + 1}",
+                    "max throughput; both uncorrected latency",
+                    _ours_row(ours_closed, "uncorrected"),
+                    wrk_closed,
+                )
+            )
+        rows.extend(closed_pairs)
+        ratios = [pair["rate_ratio"] for pair in closed_pairs]
+        closed = median_pair(closed_pairs)
         targets.append(
             {
                 "target": f"rest: closed-loop throughput >= {TARGET_WRK_RATIO:g}x "
-                f"wrk's ({args.connections} conns)",
+                f"wrk's ({args.connections} conns, median of {len(ratios)} "
+                "alternated rounds)",
                 "measured": f"{closed['rate_ratio']:.2f}x ({closed['our_rate']:.0f} "
-                f"vs {closed['ref_rate']:.0f} req/s)",
+                f"vs {closed['ref_rate']:.0f} req/s; rounds "
+                + ", ".join(f"{r:.2f}" for r in ratios)
+                + ")",
                 "pass": closed["rate_ratio"] >= TARGET_WRK_RATIO,
             }
         )
@@ -632,26 +666,33 @@ def main(argv: list[str] | None = None) -> int:
                 if protocol == "grpc"
                 else []
             )
-            summary = ours(
-                [
-                    "--protocol",
-                    protocol,
-                    "--target",
-                    target,
-                    "--rate",
-                    str(target_rate),
-                    *extra,
-                ],
-                f"{protocol}-{int(target_rate)}",
-            )
-            lag = summary["latency_ms"]["dispatch_lag"]["p99"]
+            runs = [
+                ours(
+                    [
+                        "--protocol",
+                        protocol,
+                        "--target",
+                        target,
+                        "--rate",
+                        str(target_rate),
+                        *extra,
+                    ],
+                    f"{protocol}-{int(target_rate)}-{index}",
+                )
+                for index in range(args.rounds)
+            ]
+            lags = [run_lag(summary) for summary in runs]
+            summary = sorted(runs, key=run_lag)[(len(runs) - 1) // 2]
+            lag = run_lag(summary)
             targets.append(
                 {
                     "target": f"{protocol}: {target_rate:.0f} req/s open loop in 1 "
-                    f"process, VALID, dispatch-lag p99 < {TARGET_LAG_P99_MS:g} ms",
+                    f"process, VALID, dispatch-lag p99 < {TARGET_LAG_P99_MS:g} ms "
+                    f"(median of {len(runs)} rounds)",
                     "measured": "achieved "
                     f"{summary['rate']['achieved_send']:.0f} req/s, "
-                    f"{summary['verdict']}, lag p99 {lag:.2f} ms",
+                    f"{summary['verdict']}, lag p99 {lag:.2f} ms; rounds "
+                    + ", ".join(f"{value:.2f}" for value in lags),
                     "pass": summary["verdict"] != "INVALID" and lag < TARGET_LAG_P99_MS,
                 }
             )

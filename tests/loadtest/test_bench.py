@@ -18,6 +18,7 @@ from loadtest.loopback import (
 from loadtest_bench import (
     accuracy_ok,
     compare_row,
+    median_pair,
     parse_wrk,
     stall_connections,
     true_percentiles,
@@ -80,6 +81,12 @@ def test_compare_row_reports_ratio_and_percent_difference():
     assert row["rate_ratio"] == pytest.approx(0.9)
     assert row["p50_diff_pct"] == pytest.approx(10.0)
     assert row["p99_diff_pct"] == pytest.approx(-20.0)
+
+
+def test_median_pair_is_the_middle_paired_ratio_not_a_ratio_of_medians():
+    pairs = [{"rate_ratio": r} for r in (0.9, 0.6, 0.8)]
+    assert median_pair(pairs)["rate_ratio"] == 0.8
+    assert median_pair(pairs[:2])["rate_ratio"] == 0.6  # of two, the lower
 
 
 def test_true_percentiles_of_a_fixed_delay_are_the_delay():
