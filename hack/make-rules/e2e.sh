@@ -2,11 +2,12 @@
 # `make e2e`: the chart on a kind cluster with the TF Serving STAND-IN image.
 #
 # dockerd (Debian's docker.io, started when none runs) -> local images (stand-in,
-# busybox, gateway, model fetch, client tools, haproxy drain proxy; nothing pulled) ->
+# busybox, gateway, model fetch, client tools, haproxy drain proxy, Traefik; nothing pulled) ->
 # Kubernetes built from the Go module proxy (cached by version) -> the offline kind
 # cluster `tf-serving-e2e` (hack/make-rules/kind-up.sh, the node image and settings `make demo`
 # uses, with tests/e2e/kind-config.yaml's mounts) -> images loaded with
-# hack/make-rules/kind-load.sh -> pytest -m kind on tests/cluster and tests/e2e (every ci/ scenario:
+# hack/make-rules/kind-load.sh -> Traefik as the ingress controller (hack/build/traefik-image.sh,
+# tests/e2e/manifests/traefik.yaml) -> pytest -m kind on tests/cluster and tests/e2e (every ci/ scenario:
 # install, helm test, smoke, load SLO from an in-cluster Job; rollout steps a-f under load;
 # the upgrade from the previous chart release under load, as hack/make-rules/chart-testing.sh upgrade).
 # The cluster is always torn down at the end, pass or fail; on a failure the
@@ -18,6 +19,8 @@
 set -o errexit -o nounset -o pipefail
 # shellcheck source=hack/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=hack/workarounds/no-registry/lib.sh
+source "${REPO_ROOT}/hack/workarounds/no-registry/lib.sh"
 
 readonly OUT_DIR="${REPO_ROOT}/out/e2e"
 readonly TIMINGS="${OUT_DIR}/timings.txt"
@@ -30,7 +33,9 @@ readonly IMAGES=(
   "tf-serving-model-fetch:${MODEL_FETCH_TAG}"
   "tf-serving-client-tools:${CLIENT_TOOLS_TAG}"
   "local/haproxy:${HAPROXY_VERSION}"
+  "local/traefik:${TRAEFIK_VERSION#v}"
 )
+readonly TRAEFIK_MANIFEST="${REPO_ROOT}/tests/e2e/manifests/traefik.yaml"
 
 log() { echo "[e2e $(date +%H:%M:%S)] $*" >&2; }
 
@@ -72,11 +77,25 @@ kind_up() {
   "${REPO_ROOT}/bin/kind" delete cluster --name "${CLUSTER}" >/dev/null 2>&1 || true
   rm -rf /var/tmp/tf-serving-e2e-provisioned
   mkdir -p /var/tmp/tf-serving-e2e /var/tmp/tf-serving-e2e-provisioned
-  "${REPO_ROOT}/hack/make-rules/kind-up.sh" --config "${KIND_CONFIG}" "${CLUSTER}" >/dev/null
+  # A ConfigMap change reaches a pod's volume at the kubelet's next pod sync (1m by
+  # default, as `make demo` keeps): 10s here, since the rollout and canary tests wait
+  # for about ten of them. tfs-rollout's 240 s default timeout covers the default.
+  KUBELET_SYNC_FREQUENCY=10s \
+    "${REPO_ROOT}/hack/make-rules/kind-up.sh" --config "${KIND_CONFIG}" "${CLUSTER}" >/dev/null
 }
 
 load_images() {
   "${REPO_ROOT}/hack/make-rules/kind-load.sh" --name "${CLUSTER}" "${IMAGES[@]}"
+}
+
+# The ingress controller (tests/e2e/manifests/traefik.yaml) and its IngressClass nginx,
+# Ready before the tests start.
+install_ingress() {
+  local kubeconfig="${K8S_CACHE_DIR}/kind-${CLUSTER}.kubeconfig" kubectl="${K8S_BIN_DIR}/kubectl"
+  sed "s|image: IMAGE|image: local/traefik:${TRAEFIK_VERSION#v}|" "${TRAEFIK_MANIFEST}" \
+    | "${kubectl}" --kubeconfig "${kubeconfig}" apply -f - >/dev/null
+  "${kubectl}" --kubeconfig "${kubeconfig}" -n tf-serving-ingress \
+    rollout status deployment/traefik --timeout=120s >&2
 }
 
 # tests/e2e/kube.py finds the kubeconfig hack/make-rules/kind-up.sh wrote for ${CLUSTER}.
@@ -96,9 +115,11 @@ main() {
   phase images "${REPO_ROOT}/hack/build/standin-image.sh"
   phase app-images "${REPO_ROOT}/hack/build/app-images.sh"
   phase drain-proxy "${REPO_ROOT}/hack/workarounds/no-registry/build-drain-proxy-image.sh"
+  phase traefik "${REPO_ROOT}/hack/build/traefik-image.sh"
   phase k8s-build build_cluster_binaries
   phase kind-up kind_up
   phase load-images load_images
+  phase ingress install_ingress
   phase tests run_tests "$@"
 }
 

@@ -13,6 +13,8 @@
 # tfserving.local and the node's Debian etcd as external etcd; the CNI is a
 # plain bridge baked into the node. Writes the kubeconfig to
 # ${K8S_CACHE_DIR}/kind-<name>.kubeconfig and prints its path. Idempotent.
+# Env: KUBELET_SYNC_FREQUENCY (e.g. 10s) sets the kubelet's syncFrequency, which bounds
+# how late a ConfigMap change reaches a mounted volume; unset keeps kubelet's 1m default.
 set -o errexit -o nounset -o pipefail
 # shellcheck source=hack/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -46,6 +48,9 @@ kubeadmConfigPatches:
     external:
       endpoints: ["http://127.0.0.1:2379"]
 YAML
+  if [[ -n "${KUBELET_SYNC_FREQUENCY:-}" ]]; then
+    printf -- '- |\n  kind: KubeletConfiguration\n  syncFrequency: %s\n' "${KUBELET_SYNC_FREQUENCY}"
+  fi
 }
 
 write_config() {

@@ -22,8 +22,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.e2e.conftest import MODEL_NAME, Releases
+from tests.e2e import ingress
+from tests.e2e.conftest import MODEL_NAME, Release, Releases
 from tests.e2e.kube import CHART_DIR, REPO_ROOT, Kube
 from tests.e2e.workload import (
     describe_load,
@@ -61,6 +63,10 @@ class Scenario:
     provisioned: bool = False
     # Returns a reason to skip on this cluster, or "".
     unsupported: Callable[[Kube], str] = lambda kube: ""
+    # Before the install: objects the scenario's values name (e.g. TLS Secrets).
+    prepare: Callable[[Kube, Release, dict], None] = lambda kube, release, values: None
+    # After smoke and load: checks of what only this scenario has.
+    check: Callable[[Kube, Release, dict], None] = lambda kube, release, values: None
     note: str = ""
 
 
@@ -78,14 +84,39 @@ def needs_default_storage_class(kube: Kube) -> str:
 
 
 def needs_ingress(kube: Kube) -> str:
-    """Skip reason for scenarios that route traffic through ingress-nginx."""
+    """Skip reason for scenarios that route traffic through IngressClass nginx."""
     if kube.has_ingress_class("nginx"):
-        return "ingress-nginx is installed but its TLS Secrets are not provisioned here"
+        return ""
     return (
-        "needs an ingress controller (IngressClass nginx) and two TLS Secrets; the "
-        "e2e cluster has no ingress controller. Its gRPC max-connection-age and "
-        "3 replicas run in test_rollouts_standin (step e) instead"
+        "needs an ingress controller (IngressClass nginx): make e2e installs Traefik "
+        "(tests/e2e/manifests/traefik.yaml); this cluster has none"
     )
+
+
+def make_tls_secrets(kube: Kube, release: Release, values: dict) -> None:
+    """A test CA (out dir tls/ca.crt) and the TLS Secrets the ingress values name."""
+    directory = release.out_dir / "tls"
+    ca = ingress.TestCA.create(directory)
+    ingresses = [values["ingress"]["rest"], values["ingress"]["grpc"]]
+    ingress.create_tls_secrets(kube, release.namespace, ingresses, ca, directory)
+
+
+def check_through_ingress(kube: Kube, release: Release, values: dict) -> None:
+    """REST and gRPC over TLS through the controller, as the Ingress host names;
+    the gRPC load on ONE connection spreads over every pod (their own counters)."""
+    result = ingress.check_release(
+        kube,
+        release,
+        rest_host=values["ingress"]["rest"]["hosts"][0]["host"],
+        grpc_host=values["ingress"]["grpc"]["hosts"][0]["host"],
+        ca_cert=release.out_dir / "tls" / "ca.crt",
+    )
+    print(f"standin 06-ingress through Traefik: {json.dumps(result)}")
+    assert result["rest_codes"] == {"200": ingress.REST_REQUESTS}, result
+    assert result["rest_matches_golden"], result
+    assert result["grpc_codes"] == {"OK": ingress.GRPC_REQUESTS}, result
+    assert len(result["grpc_per_pod"]) == values["replicaCount"], result
+    assert min(result["grpc_shares"].values()) >= ingress.MIN_POD_SHARE, result
 
 
 FETCH_ELSEWHERE = (
@@ -141,7 +172,13 @@ SCENARIOS = {
         sets={**HOST_VOLUME, "metrics.serviceMonitor.enabled": "false"},
         note="ServiceMonitor off: no Prometheus Operator CRDs on this cluster",
     ),
-    "06-ingress": Scenario("06-ingress-values.yaml", unsupported=needs_ingress),
+    "06-ingress": Scenario(
+        "06-ingress-values.yaml",
+        sets=HOST_VOLUME,
+        unsupported=needs_ingress,
+        prepare=make_tls_secrets,
+        check=check_through_ingress,
+    ),
     "08-gateway": Scenario(
         "08-gateway-values.yaml",
         sets=HOST_VOLUME,
@@ -233,6 +270,9 @@ def test_scenario_on_standin(
 
     release = releases.new(scenario_id.split("-", 1)[0])
     sets = {"modelStorage.hostPath.path": str(release.models_dir), **scenario.sets}
+    scenario.prepare(
+        kube, release, yaml.safe_load((CI_DIR / scenario.file).read_text())
+    )
     if scenario.claim:
         releases.add_host_volume(release, scenario.claim)
     if scenario.provisioned:
@@ -312,3 +352,4 @@ def test_scenario_on_standin(
     print(f"standin {scenario_id}: install {release.install_s:.1f}s; load {line}")
     assert summary["exit_code"] == 0, summary["log"]
     assert summary["counts"]["errors"] == 0, line
+    scenario.check(kube, release, values)
