@@ -2,12 +2,15 @@
 # `make e2e`: the chart on a kind cluster with the TF Serving STAND-IN image.
 #
 # dockerd (Debian's docker.io, started when none runs) -> local images (stand-in,
-# busybox, gateway, model fetch, client tools, haproxy drain proxy, Traefik; nothing pulled) ->
+# busybox, gateway, model fetch, client tools, haproxy drain proxy, Traefik, metrics-server;
+# nothing pulled) ->
 # Kubernetes built from the Go module proxy (cached by version) -> the offline kind
 # cluster `tf-serving-e2e` (hack/make-rules/kind-up.sh, the node image and settings `make demo`
 # uses, with tests/e2e/kind-config.yaml's mounts) -> images loaded with
-# hack/make-rules/kind-load.sh -> Traefik as the ingress controller (hack/build/traefik-image.sh,
-# tests/e2e/manifests/traefik.yaml) -> pytest -m kind on tests/cluster and tests/e2e (every ci/ scenario:
+# hack/make-rules/kind-load.sh -> the add-ons built from source (hack/build/addons.sh,
+# tests/e2e/manifests/): Traefik as the ingress controller, metrics-server for the HPA, and
+# kube-router (the NetworkPolicy agent tests/e2e/policy_agent.py runs on the node) ->
+# pytest -m kind on tests/cluster and tests/e2e (every ci/ scenario:
 # install, helm test, smoke, load SLO from an in-cluster Job; rollout steps a-f under load;
 # the upgrade from the previous chart release under load, as hack/make-rules/chart-testing.sh upgrade).
 # The cluster is always torn down at the end, pass or fail; on a failure the
@@ -33,9 +36,13 @@ readonly IMAGES=(
   "tf-serving-model-fetch:${MODEL_FETCH_TAG}"
   "tf-serving-client-tools:${CLIENT_TOOLS_TAG}"
   "local/haproxy:${HAPROXY_VERSION}"
-  "local/traefik:${TRAEFIK_VERSION#v}"
 )
-readonly TRAEFIK_MANIFEST="${REPO_ROOT}/tests/e2e/manifests/traefik.yaml"
+# hack/build/addons.sh's images: local/<addon>:<version>.
+readonly ADDON_IMAGES=(
+  "local/traefik:${TRAEFIK_VERSION#v}"
+  "local/metrics-server:${METRICS_SERVER_VERSION#v}"
+)
+readonly ADDONS=(traefik metrics-server kube-router)
 
 log() { echo "[e2e $(date +%H:%M:%S)] $*" >&2; }
 
@@ -85,17 +92,26 @@ kind_up() {
 }
 
 load_images() {
-  "${REPO_ROOT}/hack/make-rules/kind-load.sh" --name "${CLUSTER}" "${IMAGES[@]}"
+  "${REPO_ROOT}/hack/make-rules/kind-load.sh" --name "${CLUSTER}" "${IMAGES[@]}" "${ADDON_IMAGES[@]}"
 }
 
-# The ingress controller (tests/e2e/manifests/traefik.yaml) and its IngressClass nginx,
-# Ready before the tests start.
-install_ingress() {
+# The add-ons (tests/e2e/manifests/<addon>.yaml with IMAGE replaced by the local image),
+# each Ready before the tests start: Traefik serves IngressClass nginx, metrics-server
+# the metrics.k8s.io API the HPA reads.
+install_addons() {
   local kubeconfig="${K8S_CACHE_DIR}/kind-${CLUSTER}.kubeconfig" kubectl="${K8S_BIN_DIR}/kubectl"
-  sed "s|image: IMAGE|image: local/traefik:${TRAEFIK_VERSION#v}|" "${TRAEFIK_MANIFEST}" \
-    | "${kubectl}" --kubeconfig "${kubeconfig}" apply -f - >/dev/null
+  local image addon
+  for image in "${ADDON_IMAGES[@]}"; do
+    addon="${image#local/}"
+    sed "s|image: IMAGE|image: ${image}|" "${REPO_ROOT}/tests/e2e/manifests/${addon%%:*}.yaml" \
+      | "${kubectl}" --kubeconfig "${kubeconfig}" apply -f - >/dev/null
+  done
   "${kubectl}" --kubeconfig "${kubeconfig}" -n tf-serving-ingress \
     rollout status deployment/traefik --timeout=120s >&2
+  "${kubectl}" --kubeconfig "${kubeconfig}" -n kube-system \
+    rollout status deployment/metrics-server --timeout=120s >&2
+  "${kubectl}" --kubeconfig "${kubeconfig}" wait --for=condition=Available \
+    apiservice/v1beta1.metrics.k8s.io --timeout=120s >&2
 }
 
 # tests/e2e/kube.py finds the kubeconfig hack/make-rules/kind-up.sh wrote for ${CLUSTER}.
@@ -115,11 +131,11 @@ main() {
   phase images "${REPO_ROOT}/hack/build/standin-image.sh"
   phase app-images "${REPO_ROOT}/hack/build/app-images.sh"
   phase drain-proxy "${REPO_ROOT}/hack/workarounds/no-registry/build-drain-proxy-image.sh"
-  phase traefik "${REPO_ROOT}/hack/build/traefik-image.sh"
+  phase addons-build "${REPO_ROOT}/hack/build/addons.sh" "${ADDONS[@]}"
   phase k8s-build build_cluster_binaries
   phase kind-up kind_up
   phase load-images load_images
-  phase ingress install_ingress
+  phase addons install_addons
   phase tests run_tests "$@"
 }
 

@@ -5,15 +5,19 @@ Typical usage example:
     .venv/bin/python -m pytest tests/chart/test_scaling_gpu_alerts.py -q
 """
 
-import subprocess
-
 import promql_parser
 import pytest
-import yaml
 
+from tests.chart.alert_rules import (
+    PROMTOOL,
+    expected_alert,
+    promtool,
+    promtool_test,
+    rule_spec,
+    write_rule_file,
+)
 from tests.chart.helpers import (
     CI_DIR,
-    REPO_ROOT,
     RenderError,
     deployment,
     objects,
@@ -29,7 +33,9 @@ TF_SERVING_VERSION = versions_env()["TF_SERVING_VERSION"]
 
 SCALING = CI_DIR / "09-autoscaling-gpu-values.yaml"
 OBSERVABILITY = CI_DIR / "10-observability-values.yaml"
-PROMTOOL = REPO_ROOT / "bin" / "promtool"
+NEEDS_PROMTOOL = pytest.mark.skipif(
+    not PROMTOOL.exists(), reason=f"{PROMTOOL} is missing: run `make tools`"
+)
 
 
 def test_hpa_targets_the_deployment_and_owns_replicas():
@@ -141,14 +147,22 @@ def rules(docs):
     return {r["alert"]: r for g in rule["spec"]["groups"] for r in g["rules"]}
 
 
-def test_alerts_cover_latency_errors_load_failures_and_absence():
+SERVER_ALERTS = [
+    "TFServingHighErrorRatio",
+    "TFServingHighLatencyP99",
+    "TFServingModelLoadFailed",
+    "TFServingNotScraped",
+]
+KUBE_STATE_ALERTS = [
+    "TFServingContainerRestarted",
+    "TFServingOOMKilled",
+    "TFServingReplicasUnavailable",
+]
+
+
+def test_alerts_cover_latency_errors_load_failures_absence_and_restarts():
     found = rules(render(scenario=OBSERVABILITY))
-    assert sorted(found) == [
-        "TFServingHighErrorRatio",
-        "TFServingHighLatencyP99",
-        "TFServingModelLoadFailed",
-        "TFServingNotScraped",
-    ]
+    assert sorted(found) == sorted(SERVER_ALERTS + KUBE_STATE_ALERTS)
     latency = found["TFServingHighLatencyP99"]["expr"]
     assert ":tensorflow:serving:request_latency_bucket" in latency
     assert latency.strip().endswith("> 250000")  # 250 ms in the metric's microseconds
@@ -162,28 +176,116 @@ def test_every_alert_expression_is_valid_promql():
         assert parsed is not None, name
 
 
-@pytest.mark.skipif(
-    not PROMTOOL.exists(), reason=f"{PROMTOOL} is missing: run `make tools`"
-)
+def test_kube_state_metrics_alerts_are_left_out_on_request():
+    values = {"metrics": {"prometheusRule": {"kubeStateMetrics": False}}}
+    found = rules(render(scenario=OBSERVABILITY, values=values))
+    assert sorted(found) == SERVER_ALERTS
+
+
+@NEEDS_PROMTOOL
 def test_promtool_accepts_the_rule_groups(tmp_path):
     """Prometheus' own checker: PromQL, durations, label and annotation templates."""
-    spec = one(render(scenario=OBSERVABILITY), "PrometheusRule")["spec"]
-    rules_file = tmp_path / "rules.yaml"
-    rules_file.write_text(yaml.safe_dump(spec), encoding="utf-8")
-    result = subprocess.run(
-        [str(PROMTOOL), "check", "rules", str(rules_file)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    rules_file = write_rule_file(rule_spec(render(scenario=OBSERVABILITY)), tmp_path)
+    result = promtool("check", "rules", str(rules_file))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 4 rules found" in result.stdout
+    assert "SUCCESS: 7 rules found" in result.stdout
 
 
 def test_alerts_select_this_release_only():
-    for rule in rules(render(scenario=OBSERVABILITY)).values():
-        assert 'service="tf-serving"' in rule["expr"]
+    for name, rule in rules(render(scenario=OBSERVABILITY)).items():
+        selector = 'deployment="tf-serving"' if "Replicas" in name else "tf-serving"
+        assert 'namespace="default"' in rule["expr"] and selector in rule["expr"]
+
+
+# kube-state-metrics' series of this release's pod and of another release's pod.
+POD = 'namespace="default", pod="tf-serving-7d9f8b6c5-x2k4q", container="tf-serving"'
+OTHER = (
+    'namespace="default", pod="tf-serving-b-7d9f8b6c5-p9z7r", container="tf-serving"'
+)
+
+
+def restart_series(labels: str, reason: str) -> list[dict]:
+    """A container that restarts once at minute 3, last terminated for `reason`."""
+    return [
+        {
+            "series": f"kube_pod_container_status_restarts_total{{{labels}}}",
+            "values": "0 0 0 1 1 1 1 1 1 1",
+        },
+        {
+            "series": "kube_pod_container_status_last_terminated_reason"
+            f'{{{labels}, reason="{reason}"}}',
+            "values": "0 0 0 1 1 1 1 1 1 1",
+        },
+    ]
+
+
+def firing(alert: str, eval_time: str, labels: list[dict]) -> dict:
+    return {"alertname": alert, "eval_time": eval_time, "exp_alerts": labels}
+
+
+@NEEDS_PROMTOOL
+def test_an_oom_kill_fires_the_restart_and_oom_alerts_of_this_release_only(tmp_path):
+    """Prometheus' engine over the chart's rules: an OOM-killed restart of this
+    release's server fires both alerts; another release's pod fires none."""
+    spec = rule_spec(render(scenario=OBSERVABILITY))
+    pod = {
+        "namespace": "default",
+        "pod": "tf-serving-7d9f8b6c5-x2k4q",
+        "container": "tf-serving",
+    }
+    restarted = expected_alert(spec, "TFServingContainerRestarted", pod)
+    oom = expected_alert(spec, "TFServingOOMKilled", {**pod, "reason": "OOMKilled"})
+    assert restarted["exp_annotations"]["summary"] == (
+        "The TF Serving container of tf-serving-7d9f8b6c5-x2k4q restarted"
+    )
+    test = {
+        "interval": "1m",
+        "input_series": restart_series(POD, "OOMKilled")
+        + restart_series(OTHER, "OOMKilled"),
+        "alert_rule_test": [
+            firing("TFServingContainerRestarted", "2m", []),
+            firing("TFServingContainerRestarted", "5m", [restarted]),
+            firing("TFServingOOMKilled", "2m", []),
+            firing("TFServingOOMKilled", "5m", [oom]),
+        ],
+    }
+    result = promtool_test(spec, [test], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@NEEDS_PROMTOOL
+def test_a_crash_is_a_restart_but_not_an_oom_kill(tmp_path):
+    spec = rule_spec(render(scenario=OBSERVABILITY))
+    test = {
+        "interval": "1m",
+        "input_series": restart_series(POD, "Error"),
+        "alert_rule_test": [firing("TFServingOOMKilled", "5m", [])],
+    }
+    result = promtool_test(spec, [test], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@NEEDS_PROMTOOL
+def test_unavailable_replicas_fire_after_the_pending_time(tmp_path):
+    spec = rule_spec(render(scenario=OBSERVABILITY))
+    labels = {"namespace": "default", "deployment": "tf-serving"}
+    series = "kube_deployment_status_replicas_unavailable" + (
+        '{namespace="default", deployment="tf-serving"}'
+    )
+    test = {
+        "interval": "1m",
+        "input_series": [{"series": series, "values": "0 1 1 1 1 1 1 1 1 1"}],
+        "alert_rule_test": [
+            firing("TFServingReplicasUnavailable", "5m", []),
+            firing(
+                "TFServingReplicasUnavailable",
+                "7m",
+                [expected_alert(spec, "TFServingReplicasUnavailable", labels, "1")],
+            ),
+        ],
+    }
+    result = promtool_test(spec, [test], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_one_value_turns_metrics_on_and_the_crs_are_opt_in():

@@ -139,7 +139,8 @@ def rest_predictions(
             "POST",
             f"/v1/models/{model}:predict",
             body=body,
-            headers={"Content-Type": "application/json"},
+            # A request's headers replace the pool's: keep its Host.
+            headers={**pool.headers, "Content-Type": "application/json"},
         )
         codes.append(reply.status)
         last = json.loads(reply.data) if reply.status == 200 else {}

@@ -17,12 +17,14 @@ Typical usage example:
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import re
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -227,6 +229,24 @@ class Kube:
             if len(fields) == 2 and fields[1] == "True"
         )
 
+    def endpoint_ready(self, namespace: str, service: str, pod: str) -> bool | None:
+        """The pod's `ready` condition in `service`'s EndpointSlices (None: absent)."""
+        proc = self.kubectl(
+            "get",
+            "endpointslices",
+            "--namespace",
+            namespace,
+            "-l",
+            f"kubernetes.io/service-name={service}",
+            "-o",
+            "json",
+        )
+        for item in json.loads(proc.stdout)["items"]:
+            for endpoint in item.get("endpoints") or []:
+                if endpoint.get("targetRef", {}).get("name") == pod:
+                    return bool(endpoint.get("conditions", {}).get("ready"))
+        return None
+
     def bound_claim_path(self, namespace: str, release: str, timeout_s: float) -> Path:
         """Host directory of the release's chart-created PVC once it is Bound.
 
@@ -321,6 +341,19 @@ def kind_network_gateway(network: str = "kind") -> str:
             f"{proc.stderr.strip()}"
         )
     return gateways[0]
+
+
+def wait_until(
+    check: Callable[[], bool], what: str, timeout_s: float, poll_s: float = 1.0
+) -> float:
+    """Polls `check`; returns the seconds it took (AssertionError after the timeout)."""
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < timeout_s, (
+            f"timed out after {timeout_s:.0f} s waiting for {what}"
+        )
+        time.sleep(poll_s)
+    return time.monotonic() - started
 
 
 def scrape_request_count(metrics_url: str, model: str) -> int:

@@ -21,8 +21,6 @@ Typical usage example:
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,7 +28,7 @@ import requests
 import yaml
 
 from tests.e2e.conftest import MODEL_NAME, Release, Releases
-from tests.e2e.kube import CHART_DIR, ApiProxy, Kube
+from tests.e2e.kube import CHART_DIR, ApiProxy, Kube, wait_until
 from tests.e2e.workload import make_readable, publish_version
 
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(900)]
@@ -41,7 +39,6 @@ REST_PORT = 8501
 MISSING_VERSION = "99"
 # ConfigMap propagation (kubelet sync, up to about a minute) + config poll + probes.
 TRANSITION_TIMEOUT_S = 240.0
-POLL_S = 1.0
 
 
 def release_sets(release: Release, copy_versions: str = "{1}") -> dict[str, str]:
@@ -116,44 +113,12 @@ def restarts(pod: dict) -> dict[str, int]:
     }
 
 
-def endpoint_ready(kube: Kube, release: Release, pod_name: str) -> bool | None:
-    """The pod's `ready` condition in the Service's EndpointSlices (None: absent)."""
-    slices = json.loads(
-        kube.kubectl(
-            "get",
-            "endpointslices",
-            "--namespace",
-            release.namespace,
-            "-l",
-            f"kubernetes.io/service-name={release.name}-tf-serving",
-            "-o",
-            "json",
-        ).stdout
-    )["items"]
-    for item in slices:
-        for endpoint in item.get("endpoints") or []:
-            if endpoint.get("targetRef", {}).get("name") == pod_name:
-                return bool(endpoint.get("conditions", {}).get("ready"))
-    return None
-
-
 def http_status(url: str) -> int:
     """The status of GET url; 0 when nothing answers."""
     try:
         return requests.get(url, timeout=5).status_code
     except requests.RequestException:
         return 0
-
-
-def wait_until(check: Callable[[], bool], what: str) -> float:
-    """Polls `check`; returns the seconds it took (fails after the timeout)."""
-    started = time.monotonic()
-    while not check():
-        assert time.monotonic() - started < TRANSITION_TIMEOUT_S, (
-            f"timed out after {TRANSITION_TIMEOUT_S:.0f} s waiting for {what}"
-        )
-        time.sleep(POLL_S)
-    return time.monotonic() - started
 
 
 @pytest.mark.parametrize(
@@ -180,7 +145,12 @@ def test_pod_leaves_endpoints_while_a_model_has_no_available_version(
     pod_url = api.pod_url(release.namespace, name, REST_PORT)
     copy_url = f"{pod_url}/v1/models/{COPY}"
     main_url = f"{pod_url}/v1/models/{MODEL_NAME}"
-    assert endpoint_ready(kube, release, name) is True
+    service = f"{release.name}-tf-serving"
+
+    def in_endpoints() -> bool | None:
+        return kube.endpoint_ready(release.namespace, service, name)
+
+    assert in_endpoints() is True
     assert http_status(f"{copy_url}/metadata") == 200
 
     served = rendered_models_config(kube, releases, release, sets)
@@ -194,8 +164,9 @@ def test_pod_leaves_endpoints_while_a_model_has_no_available_version(
 
     patch_models_config(kube, release, away)
     left_s = wait_until(
-        lambda: endpoint_ready(kube, release, name) is not True,
+        lambda: in_endpoints() is not True,
         f"{name} to leave the endpoints once {COPY} has no AVAILABLE version",
+        TRANSITION_TIMEOUT_S,
     )
     # The gap the old probe had: status 200 for a model that cannot serve.
     assert http_status(copy_url) == 200
@@ -207,8 +178,9 @@ def test_pod_leaves_endpoints_while_a_model_has_no_available_version(
 
     patch_models_config(kube, release, served)
     back_s = wait_until(
-        lambda: endpoint_ready(kube, release, name) is True,
+        lambda: in_endpoints() is True,
         f"{name} to come back once {COPY} is AVAILABLE again",
+        TRANSITION_TIMEOUT_S,
     )
     assert http_status(f"{copy_url}/metadata") == 200
     pod = server_pod(kube, release)

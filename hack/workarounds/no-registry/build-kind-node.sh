@@ -4,7 +4,8 @@
 # Usage: hack/workarounds/no-registry/build-kind-node.sh   (root; needs dockerd, e.g. hack/make-rules/dockerd-up.sh)
 #
 # 1. Node rootfs: debootstrap (systemd, containerd, runc, CNI plugins, etcd,
-#    iptables) from the host's apt source, cached as a tar keyed by the package list.
+#    iptables, ipset for the e2e policy agent) from the host's apt source, cached as a tar keyed
+#    by the package list.
 # 2. Adds kubelet/kubeadm/kubectl (hack/workarounds/no-registry/build-kubernetes.sh), a kubelet
 #    unit, containerd and bridge CNI configs, our entrypoint and /kind/version.
 # 3. Control-plane images (one image, many tags under tfserving.local: kube-apiserver,
@@ -18,7 +19,7 @@ set -o errexit -o nounset -o pipefail
 # shellcheck source=hack/workarounds/no-registry/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-NODE_PACKAGES="systemd,systemd-sysv,dbus,containerd,runc,containernetworking-plugins,etcd-server,iptables,conntrack,socat,ethtool,mount,kmod,ca-certificates,procps,iproute2,util-linux"
+NODE_PACKAGES="systemd,systemd-sysv,dbus,containerd,runc,containernetworking-plugins,etcd-server,iptables,ipset,conntrack,socat,ethtool,mount,kmod,ca-certificates,procps,iproute2,util-linux"
 KIND_CACHE="${K8S_CACHE_DIR}/kind-node"
 IMAGE_REPOSITORY="tfserving.local"
 
