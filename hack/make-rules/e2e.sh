@@ -110,8 +110,18 @@ install_addons() {
     rollout status deployment/traefik --timeout=120s >&2
   "${kubectl}" --kubeconfig "${kubeconfig}" -n kube-system \
     rollout status deployment/metrics-server --timeout=120s >&2
+  # After the rollout: see the file's header.
+  "${kubectl}" --kubeconfig "${kubeconfig}" apply \
+    -f "${REPO_ROOT}/tests/e2e/manifests/metrics-server-apiservice.yaml" >/dev/null
   "${kubectl}" --kubeconfig "${kubeconfig}" wait --for=condition=Available \
     apiservice/v1beta1.metrics.k8s.io --timeout=120s >&2
+  # Available is the aggregator's check; the HPA needs node and pod metrics served.
+  local tries=0
+  until "${kubectl}" --kubeconfig "${kubeconfig}" get --raw \
+    /apis/metrics.k8s.io/v1beta1/nodes 2>/dev/null | grep -q '"usage"'; do
+    ((++tries < 60)) || die "metrics.k8s.io serves no node metrics after 120 s: kubectl -n kube-system logs deployment/metrics-server"
+    sleep 2
+  done
 }
 
 # tests/e2e/kube.py finds the kubeconfig hack/make-rules/kind-up.sh wrote for ${CLUSTER}.

@@ -24,6 +24,7 @@ import pytest
 from tests.e2e.conftest import Release, Releases
 from tests.e2e.kube import CHART_DIR, REPO_ROOT, Kube
 from tests.e2e.workload import (
+    assert_load_lost_nothing,
     describe_load,
     finish_load,
     load_argv,
@@ -126,7 +127,4 @@ def test_upgrade_from_previous_release_loses_no_request(
         line = describe_load(summary)
         record_property(f"load_{protocol}", line)
         print(f"standin chart upgrade load {protocol}: {line}")
-        counts = summary.get("counts", {})
-        assert summary["exit_code"] == 0, summary["log"]
-        assert counts.get("sent", 0) > 0 and counts.get("errors") == 0, line
-        assert counts.get("ok") == counts.get("sent"), line
+        assert_load_lost_nothing(summary)

@@ -42,6 +42,7 @@ from tests.chart.alert_rules import PROMTOOL, expected_alert, promtool_test, rul
 from tests.e2e.conftest import MODEL_NAME, Release, Releases
 from tests.e2e.kube import CHART_DIR, Kube, wait_until
 from tests.e2e.workload import (
+    assert_load_lost_nothing,
     describe_load,
     finish_load,
     load_argv,
@@ -147,15 +148,6 @@ def grpc_calls(port: int, request: bytes, cancel: int) -> tuple[str, list[str]]:
     return code, cancelled
 
 
-def assert_no_failure(summary: dict) -> str:
-    line = describe_load(summary)
-    counts = summary.get("counts", {})
-    assert summary["exit_code"] == 0, summary["log"]
-    assert counts.get("sent", 0) > 0 and counts.get("errors") == 0, line
-    assert counts.get("ok") == counts.get("sent"), line
-    return line
-
-
 def test_oversized_and_abandoned_requests_fail_alone(
     kube: Kube, release: Release, record_property
 ) -> None:
@@ -184,7 +176,7 @@ def test_oversized_and_abandoned_requests_fail_alone(
         after_status, _ = rest_predict(ports["8501"], payload.rest_body)
     finally:
         forward.stop()
-    line = assert_no_failure(finish_load(*load, LOAD_S))
+    line = assert_load_lost_nothing(finish_load(*load, LOAD_S))
     result = {
         "json_body_mb": round(len(json_body) / 1e6, 1),
         "json_status": json_status,
@@ -219,7 +211,11 @@ def restart_alerts_fire(
         *releases.helm_args(
             release,
             [SCENARIO],
-            {**SETS, "metrics.prometheusRule.enabled": "true"},
+            {
+                **SETS,
+                "metrics.serviceMonitor.enabled": "true",
+                "metrics.prometheusRule.enabled": "true",
+            },
         ),
     ).stdout
     spec = rule_spec([doc for doc in yaml.safe_load_all(rendered) if doc])

@@ -199,3 +199,13 @@ def describe_load(summary: dict) -> str:
         f"retried={counts.get('retried')} "
         f"p99_ms={p99}"
     )
+
+
+def assert_load_lost_nothing(summary: dict) -> str:
+    """Asserts the run sent requests and every one succeeded; returns describe_load."""
+    line = describe_load(summary)
+    counts = summary.get("counts", {})
+    assert summary["exit_code"] == 0, summary["log"]
+    assert counts.get("sent", 0) > 0 and counts.get("errors") == 0, line
+    assert counts.get("ok") == counts.get("sent"), line
+    return line
