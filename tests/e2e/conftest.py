@@ -210,8 +210,10 @@ class Releases:
         values_files: list[Path],
         sets: dict[str, str],
         chart: Path = CHART_DIR,
+        wait: bool = True,
     ) -> float:
-        """helm upgrade --wait to `chart` (values replaced, not reused); returns s."""
+        """helm upgrade to `chart` (values replaced, not reused; --wait unless `wait`
+        is False); returns s."""
         started = time.monotonic()
         self.kube.helm(
             "upgrade",
@@ -219,9 +221,7 @@ class Releases:
             str(chart),
             "--namespace",
             release.namespace,
-            "--wait",
-            "--timeout",
-            INSTALL_TIMEOUT,
+            *(["--wait", "--timeout", INSTALL_TIMEOUT] if wait else []),
             *self.helm_args(release, values_files, sets),
         )
         return time.monotonic() - started

@@ -41,6 +41,7 @@ CACHE_DIR = Path(
 # hack/make-rules/e2e.sh's kind cluster; hack/make-rules/kind-up.sh writes its
 # kubeconfig here.
 KIND_CLUSTER = "tf-serving-e2e"
+NODE = f"{KIND_CLUSTER}-control-plane"
 DEFAULT_KUBECONFIG = CACHE_DIR / f"kind-{KIND_CLUSTER}.kubeconfig"
 # Where the offline node's default StorageClass (kube-controller-manager's hostPath
 # provisioner, /tmp/hostpath_pv/<uuid>) puts volumes in the node (containerd makes
@@ -321,6 +322,30 @@ class Kube:
         text = "\n".join(parts)
         (out_dir / "dump.txt").write_text(text)
         return text
+
+
+def node_run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Runs a command in the kind node's container."""
+    return subprocess.run(  # noqa: S603 - docker with our own arguments
+        ["docker", "exec", NODE, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=check,
+    )
+
+
+def node_address() -> str:
+    """The kind node's IPv4 address on kind's docker network (the host reaches it)."""
+    proc = subprocess.run(
+        ["docker", "inspect", NODE, "--format",
+         "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    addresses = [ip for ip in proc.stdout.split() if "." in ip]
+    if proc.returncode != 0 or not addresses:
+        raise CommandError(f"no IPv4 address for node {NODE}: {proc.stderr.strip()}")
+    return addresses[0]
 
 
 def kind_network_gateway(network: str = "kind") -> str:

@@ -22,25 +22,13 @@ import subprocess
 import time
 from collections.abc import Iterator
 
-from tests.e2e.kube import KIND_CLUSTER, REPO_ROOT
+from tests.e2e.kube import NODE, REPO_ROOT, node_run
 
-NODE = f"{KIND_CLUSTER}-control-plane"
 BINARY = REPO_ROOT / "bin" / "kube-router"
 NODE_BINARY = "/usr/local/bin/kube-router"
 UNIT = "tf-serving-e2e-kube-router"
 HEALTH_PORT = 20244
 READY_TIMEOUT_S = 60.0
-
-
-def node_run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Runs a command in the kind node's container."""
-    return subprocess.run(  # noqa: S603 - docker with our own arguments
-        ["docker", "exec", NODE, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=check,
-    )
 
 
 def service_cidr() -> str:

@@ -31,10 +31,8 @@ from tests.e2e.workload import (
     assert_load_lost_nothing,
     describe_load,
     finish_load,
-    load_argv,
     publish_version,
-    start_load,
-    wait_load_started,
+    start_service_load,
 )
 
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(900)]
@@ -51,9 +49,6 @@ LIGHT_RATE = 2.0
 # The light load outlasts the pressure by the scale-down: metrics (10 s resolution),
 # the HPA's 15 s sync, its 20 s stabilization window and the pods' preStop.
 SCALE_DOWN_BUDGET_S = 150.0
-CONNECTIONS = 4
-LOAD_CPU_REQUEST = "100m"
-LOAD_START_TIMEOUT_S = 120.0
 METRICS_TIMEOUT_S = 120.0
 
 
@@ -106,28 +101,6 @@ def settled(kube: Kube, release: Release, replicas: int) -> bool:
     return len(pods) == len(ready) == replicas == status["current"]
 
 
-def start_rest_load(
-    kube: Kube, release: Release, name: str, rate: float, duration: float
-):
-    """An in-cluster REST load Job on the Service; returns (process, out dir)."""
-    host = kube.service_host(release.namespace, release.name)
-    out = release.out_dir / name
-    argv = load_argv(
-        f"http://{host}:8501",
-        out,
-        release.base_path / "1" / "assets.extra" / "sample_request.json",
-        rate,
-        duration,
-        connections=CONNECTIONS,
-        in_cluster=release.namespace,
-        image=f"tf-serving-client-tools:{kube.versions['CLIENT_TOOLS_TAG']}",
-        cpu_request=LOAD_CPU_REQUEST,
-    )
-    proc = start_load(argv, out, env=kube.env())
-    wait_load_started(kube, out, proc, LOAD_START_TIMEOUT_S)
-    return proc, out
-
-
 def assert_no_failure(name: str, summary: dict, record_property) -> None:
     record_property(f"load_{name}", describe_load(summary))
     print(f"standin autoscaling load {name}: {describe_load(summary)}")
@@ -159,10 +132,10 @@ def test_hpa_scales_up_under_load_and_back_down_losing_nothing(
     before = hpa_status(kube, release)
     assert before["current"] == MIN_REPLICAS, before
 
-    light = start_rest_load(
+    light = start_service_load(
         kube, release, "light", LIGHT_RATE, PRESSURE_S + SCALE_DOWN_BUDGET_S
     )
-    pressure = start_rest_load(kube, release, "pressure", PRESSURE_RATE, PRESSURE_S)
+    pressure = start_service_load(kube, release, "pressure", PRESSURE_RATE, PRESSURE_S)
     pressed = time.monotonic()
     readings = []
 

@@ -13,7 +13,16 @@ while a test hurts one pod (reached through `kubectl port-forward`):
   back after the restart. The requests lost are those in flight on that pod until
   it left the endpoints (TF Serving dies the same way: it has no memory guard); the
   test bounds and prints them, and promtool evaluates the chart's alert rules over
-  the restart as kube-state-metrics would report it.
+  the restart as kube-state-metrics would report it;
+- an upgrade whose new pod cannot start: its model loads slower than the startup
+  budget (the budget cut to 1 s, below the stand-in's load time of several seconds),
+  or its only version is broken so the load fails and the server exits 255 (TF
+  Serving's "did not become available"). The kubelet restarts the container, the
+  pod never joins the Service, the old pods serve on (maxUnavailable 0), and
+  upgrading back removes it: the load loses nothing;
+- the API server stopped for a while and started again (its static pod's manifest
+  taken off the node and put back) while a load from the host goes to the Service's
+  node port: the pods keep serving, none restarts, the load loses nothing.
 
 This is the chart on a real cluster with the stand-in, never TensorFlow Serving.
 
@@ -25,9 +34,11 @@ Typical usage example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -40,15 +51,16 @@ from loadtest.payload import Payload, grpc_request_bytes, payload_from_request_f
 from smoke_tests.portforward import PortForward
 from tests.chart.alert_rules import PROMTOOL, expected_alert, promtool_test, rule_spec
 from tests.e2e.conftest import MODEL_NAME, Release, Releases
-from tests.e2e.kube import CHART_DIR, Kube, wait_until
+from tests.e2e.kube import CHART_DIR, Kube, node_address, node_run, wait_until
 from tests.e2e.workload import (
     assert_load_lost_nothing,
     describe_load,
     finish_load,
     load_argv,
+    publish_broken_version,
     publish_version,
     start_load,
-    wait_load_started,
+    start_service_load,
 )
 
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(900)]
@@ -59,7 +71,6 @@ CONTAINER = "tf-serving"
 PREDICT = "/tensorflow.serving.PredictionService/Predict"
 LOAD_RATE = 10.0
 LOAD_S = 90.0
-LOAD_START_TIMEOUT_S = 120.0
 OVERSIZED_JSON_FLOATS = 2_500_000  # "0.5," each: a 10 MB body
 OVERSIZED_GRPC_FLOATS = 8_000_000  # float32: a 32 MB message
 ABANDONED = 20
@@ -67,6 +78,15 @@ ABANDONED = 20
 # a 72 MB body needs about 1.5 GB, past the scenario's 1Gi limit.
 OOM_EMPTY_LISTS = 24_000_000
 RESTART_TIMEOUT_S = 180.0
+STARTUP_FAULT_LOAD_S = 75.0
+API_SERVER_MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml"
+PARKED_MANIFEST = "/etc/kubernetes/kube-apiserver.yaml.parked"
+API_LOAD_LEAD_S = 10.0
+API_DOWN_S = 20.0
+API_RESTART_LOAD_S = 100.0
+API_TIMEOUT_S = 180.0
+# How often the new pod's server must have been restarted before the fault counts.
+STARTUP_FAULT_RESTARTS = 1
 
 
 @pytest.fixture(scope="module")
@@ -78,32 +98,13 @@ def release(module_releases: Releases, trained_models: dict[int, Path]) -> Relea
     return release
 
 
-def start_rest_load(kube: Kube, release: Release, name: str, max_error_rate: float):
-    host = kube.service_host(release.namespace, release.name)
-    out = release.out_dir / name
-    argv = load_argv(
-        f"http://{host}:8501",
-        out,
-        release.base_path / "1" / "assets.extra" / "sample_request.json",
-        LOAD_RATE,
-        LOAD_S,
-        connections=4,
-        max_error_rate=max_error_rate,
-        in_cluster=release.namespace,
-        image=f"tf-serving-client-tools:{kube.versions['CLIENT_TOOLS_TAG']}",
-        cpu_request="100m",
-    )
-    proc = start_load(argv, out, env=kube.env())
-    wait_load_started(kube, out, proc, LOAD_START_TIMEOUT_S)
-    return proc, out
-
-
 def container_status(kube: Kube, release: Release, pod: str) -> dict:
     """The server container's status in `pod`."""
     status = json.loads(
         kube.kubectl("get", "pod", pod, "-n", release.namespace, "-o", "json").stdout
     )["status"]
-    return next(c for c in status["containerStatuses"] if c["name"] == CONTAINER)
+    statuses = status.get("containerStatuses") or []
+    return next((c for c in statuses if c["name"] == CONTAINER), {})
 
 
 def rest_predict(port: int, body: bytes) -> tuple[int, str]:
@@ -166,7 +167,7 @@ def test_oversized_and_abandoned_requests_fail_alone(
     pod = kube.ready_pods(release.namespace, release.name)[0]
     restarts = container_status(kube, release, pod)["restartCount"]
 
-    load = start_rest_load(kube, release, "load-bad-requests", max_error_rate=0.0)
+    load = start_service_load(kube, release, "load-bad-requests", LOAD_RATE, LOAD_S)
     forward = PortForward(f"pod/{pod}", ["8501", "8500"], namespace=release.namespace)
     ports = forward.start()
     try:
@@ -270,7 +271,9 @@ def test_oom_kill_restarts_the_server_and_the_service_drops_it(
     before = container_status(kube, release, pod)["restartCount"]
     body = b'{"instances": [' + b"[]," * (OOM_EMPTY_LISTS - 1) + b"[]]}"
 
-    load = start_rest_load(kube, release, "load-oom", max_error_rate=1.0)
+    load = start_service_load(
+        kube, release, "load-oom", LOAD_RATE, LOAD_S, max_error_rate=1.0
+    )
     forward = PortForward(f"pod/{pod}", ["8501"], namespace=release.namespace)
     port = forward.start()["8501"]
     sent = time.monotonic()
@@ -324,3 +327,178 @@ def test_oom_kill_restarts_the_server_and_the_service_drops_it(
     assert counts.get("sent", 0) > 0, result
     assert counts.get("errors", 0) <= lost_bound, result
     assert counts.get("ok", 0) + counts.get("errors", 0) == counts["sent"], result
+
+
+def broken_only_models(release: Release, trained_models: dict[int, Path]) -> Path:
+    """A models dir beside the release's whose one version has a garbage graph."""
+    models = release.models_dir / "broken-only"
+    publish_broken_version(trained_models[1], models / MODEL_NAME, 1)
+    return models
+
+
+# What each fault changes in the release's values, and what its pod must show.
+STARTUP_FAULTS = {
+    "load-slower-than-startup-budget": (
+        lambda release, models: {
+            "probes.startup.periodSeconds": "1",
+            "probes.startup.failureThreshold": "1",
+            "probes.startup.timeoutSeconds": "1",
+        },
+        "Startup probe failed",
+    ),
+    "load-fails": (
+        # No load retries: the default 5, 60 s apart, hold the pod 5 minutes first.
+        lambda release, models: {
+            "modelStorage.hostPath.path": str(broken_only_models(release, models)),
+            "server.maxNumLoadRetries": "0",
+        },
+        "did not become available",
+    ),
+}
+
+
+def failed_start(kube: Kube, release: Release, pod: str) -> str:
+    """The events and the previous server log of `pod`: what names its failure."""
+    events = kube.kubectl(
+        "get", "events", "-n", release.namespace,
+        "--field-selector", f"involvedObject.name={pod}",
+        "-o", "jsonpath={range .items[*]}{.message}{'\\n'}{end}",
+    ).stdout  # fmt: skip
+    previous = kube.kubectl(
+        "logs", "-n", release.namespace, pod, "-c", CONTAINER, "--previous",
+        "--tail=20", check=False,
+    ).stdout  # fmt: skip
+    return events + previous
+
+
+@pytest.mark.parametrize("fault", sorted(STARTUP_FAULTS))
+def test_a_new_pod_that_cannot_start_takes_no_traffic(
+    kube: Kube,
+    module_releases: Releases,
+    release: Release,
+    trained_models: dict[int, Path],
+    fault: str,
+    record_property,
+) -> None:
+    faulty_sets, evidence = STARTUP_FAULTS[fault]
+    sets = {"modelStorage.hostPath.path": str(release.models_dir), **SETS}
+    service = f"{release.name}-tf-serving"
+    old = set(kube.ready_pods(release.namespace, release.name))
+    assert len(old) == 2, old
+    load = start_service_load(
+        kube, release, f"load-{fault}", LOAD_RATE, STARTUP_FAULT_LOAD_S
+    )
+    module_releases.upgrade(
+        release,
+        [SCENARIO],
+        {**sets, **faulty_sets(release, trained_models)},
+        wait=False,
+    )
+    new: dict[str, dict] = {}
+
+    def new_pod_restarted() -> bool:
+        for pod in set(kube.pod_names(release.namespace, release.name)) - old:
+            status = container_status(kube, release, pod)
+            if status.get("restartCount", 0) >= STARTUP_FAULT_RESTARTS:
+                new[pod] = status
+                return True
+        return False
+
+    restarted_s = wait_until(
+        new_pod_restarted, f"a new pod restarted ({fault})", RESTART_TIMEOUT_S
+    )
+    ((pod, status),) = new.items()
+    why = failed_start(kube, release, pod)
+    (release.out_dir / f"{fault}.txt").write_text(why)
+    in_service = kube.endpoint_ready(release.namespace, service, pod)
+    serving = set(kube.ready_pods(release.namespace, release.name))
+    undo_s = module_releases.upgrade(release, [SCENARIO], sets)
+    after = set(kube.ready_pods(release.namespace, release.name))
+    summary = finish_load(*load, STARTUP_FAULT_LOAD_S)
+    terminated = status.get("lastState", {}).get("terminated", {})
+    result = {
+        "fault": fault,
+        "restarted_after_s": round(restarted_s, 1),
+        "exit_code": terminated.get("exitCode"),
+        "reason": terminated.get("reason"),
+        "new_pod_in_endpoints": in_service,
+        "old_pods_serving": len(serving & old),
+        "undo_s": round(undo_s, 1),
+        "same_pods_after_undo": after == old,
+        "load": describe_load(summary),
+    }
+    record_property(fault, json.dumps(result))
+    print(f"standin faults {fault}: {result}")
+    assert evidence in why, (result, why)
+    assert not status.get("ready") and in_service is not True, result
+    assert serving >= old and after == old, result
+    if fault == "load-fails":
+        assert terminated.get("exitCode") == 255, result
+    assert_load_lost_nothing(summary)
+
+
+@contextlib.contextmanager
+def api_server_stopped(kube: Kube) -> Iterator[float]:
+    """The API server's static pod off the node (the kubelet stops it) for the
+    block, which gets the seconds it took to stop; then put back."""
+    node_run("mv", API_SERVER_MANIFEST, PARKED_MANIFEST)
+    try:
+        yield wait_until(
+            lambda: not kube.is_ready(), "the API server to stop", API_TIMEOUT_S
+        )
+    finally:
+        node_run("mv", PARKED_MANIFEST, API_SERVER_MANIFEST)
+
+
+def test_api_server_restart_leaves_serving_untouched(
+    kube: Kube,
+    module_releases: Releases,
+    release: Release,
+    record_property,
+) -> None:
+    sets = {
+        "modelStorage.hostPath.path": str(release.models_dir),
+        **SETS,
+        "service.type": "NodePort",
+    }
+    module_releases.upgrade(release, [SCENARIO], sets)
+    service = f"{release.name}-tf-serving"
+    node_port = kube.kubectl(
+        "get", "service", service, "-n", release.namespace,
+        "-o", "jsonpath={.spec.ports[?(@.name=='http')].nodePort}",
+    ).stdout.strip()  # fmt: skip
+    pods = kube.ready_pods(release.namespace, release.name)
+    restarts = {p: container_status(kube, release, p)["restartCount"] for p in pods}
+    # From the host: a load Job's launcher follows its Job through the API server.
+    out = release.out_dir / "load-api-restart"
+    argv = load_argv(
+        f"http://{node_address()}:{node_port}",
+        out,
+        release.base_path / "1" / "assets.extra" / "sample_request.json",
+        LOAD_RATE,
+        API_RESTART_LOAD_S,
+        connections=4,
+    )
+    proc = start_load(argv, out)
+    time.sleep(API_LOAD_LEAD_S)
+    with api_server_stopped(kube) as stop_s:
+        time.sleep(API_DOWN_S)
+    back_s = wait_until(
+        kube.is_ready, "the API server to answer again", API_TIMEOUT_S, poll_s=2
+    )
+    summary = finish_load(proc, out, API_RESTART_LOAD_S)
+    after = {p: container_status(kube, release, p)["restartCount"] for p in pods}
+    result = {
+        "api_stopped_after_s": round(stop_s, 1),
+        "api_down_s": round(API_DOWN_S + back_s, 1),
+        "load_covered_outage": API_LOAD_LEAD_S + stop_s + API_DOWN_S
+        < API_RESTART_LOAD_S,
+        "pods_restarted": sum(after[p] - restarts[p] for p in pods),
+        "same_pods_ready": kube.ready_pods(release.namespace, release.name) == pods,
+        "load": describe_load(summary),
+    }
+    record_property("api_server_restart", json.dumps(result))
+    print(f"standin faults API server restart: {result}")
+    assert result["load_covered_outage"], result
+    assert result["pods_restarted"] == 0 and result["same_pods_ready"], result
+    assert_load_lost_nothing(summary)

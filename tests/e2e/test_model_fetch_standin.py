@@ -5,7 +5,11 @@ reach it through the node's masquerade; nothing leaves the machine); the exporte
 model is uploaded as versions 1 and 2 with a SHA256SUMS manifest; ci/11-s3-fetch
 installs with an emptyDir model volume, credentials in a Secret, and the locally
 built model-fetch image. The server must come up serving version 2 and pass the
-smoke test. Not a test of TensorFlow Serving itself.
+smoke test. Then, under a REST load, the store goes away and an upgrade rolls the
+pods: the new pod's fetch fails after its bounded retries with a message naming
+the source, the kubelet retries it, the old pod serves on (maxUnavailable 0) and
+the load loses nothing; upgrading back removes the new pod. Not a test of
+TensorFlow Serving itself.
 """
 
 from __future__ import annotations
@@ -16,10 +20,16 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.e2e.conftest import Releases
-from tests.e2e.kube import CHART_DIR, Kube, kind_network_gateway
+from tests.e2e.conftest import Release, Releases
+from tests.e2e.kube import CHART_DIR, Kube, kind_network_gateway, wait_until
 from tests.e2e.test_scenarios_standin import run_smoke
-from tests.e2e.workload import publish_version
+from tests.e2e.workload import (
+    assert_load_lost_nothing,
+    describe_load,
+    finish_load,
+    publish_version,
+    start_service_load,
+)
 from tests.model_fetch.conftest import (
     BUCKET,
     CREDENTIALS,
@@ -32,6 +42,68 @@ from tests.model_fetch.conftest import (
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(600)]
 
 SCENARIO = CHART_DIR / "ci" / "11-s3-fetch-values.yaml"
+FETCH_CONTAINER = "fetch-models"
+STORE_DOWN_LOAD_RATE = 10.0
+STORE_DOWN_LOAD_S = 60.0
+FETCH_RETRY_TIMEOUT_S = 120.0
+
+
+def init_status(kube: Kube, namespace: str, pod: str) -> dict:
+    """The fetch init container's status in `pod` ({} before it has one)."""
+    status = json.loads(
+        kube.kubectl("get", "pod", pod, "-n", namespace, "-o", "json").stdout
+    )["status"]
+    statuses = status.get("initContainerStatuses") or []
+    return next((c for c in statuses if c["name"] == FETCH_CONTAINER), {})
+
+
+def rollout_with_store_down(
+    kube: Kube, releases: Releases, release: Release, sets: dict[str, str]
+) -> dict:
+    """Upgrades (a pod annotation) with the store gone, under load; returns numbers."""
+    old = set(kube.ready_pods(release.namespace, release.name))
+    load = start_service_load(
+        kube, release, "load-store-down", STORE_DOWN_LOAD_RATE, STORE_DOWN_LOAD_S
+    )
+    rolled = {**sets, "podAnnotations.tf-serving-k8s/e2e-rollout": "store-down"}
+    releases.upgrade(release, [SCENARIO], rolled, wait=False)
+    failed: dict[str, dict] = {}
+
+    def fetch_retried() -> bool:
+        for pod in set(kube.pod_names(release.namespace, release.name)) - old:
+            status = init_status(kube, release.namespace, pod)
+            if status.get("restartCount", 0) >= 1:
+                failed[pod] = status
+                return True
+        return False
+
+    retried_s = wait_until(fetch_retried, "a failed fetch", FETCH_RETRY_TIMEOUT_S)
+    ((pod, status),) = failed.items()
+    message = kube.kubectl(
+        "logs", "-n", release.namespace, pod, "-c", FETCH_CONTAINER, "--previous",
+        "--tail=5",
+    ).stdout  # fmt: skip
+    serving = set(kube.ready_pods(release.namespace, release.name))
+    undo_s = releases.upgrade(release, [SCENARIO], sets)
+    after = set(kube.ready_pods(release.namespace, release.name))
+    summary = finish_load(*load, STORE_DOWN_LOAD_S)
+    terminated = status.get("lastState", {}).get("terminated", {})
+    result = {
+        "fetch_failed_and_retried_after_s": round(retried_s, 1),
+        "exit_code": terminated.get("exitCode"),
+        "message": message.strip().splitlines()[-1] if message.strip() else "",
+        "old_pods_serving": len(serving & old),
+        "undo_s": round(undo_s, 1),
+        "same_pods_after_undo": after == old,
+        "load": describe_load(summary),
+    }
+    assert terminated.get("exitCode") == 1, result
+    assert "cannot reach the S3 endpoint for s3://models/fashion_mnist" in message, (
+        result
+    )
+    assert serving >= old and after == old, result
+    assert_load_lost_nothing(summary)
+    return result
 
 
 def test_init_container_fetches_from_s3_and_the_server_serves_it(
@@ -104,3 +176,6 @@ def test_init_container_fetches_from_s3_and_the_server_serves_it(
         print(f"standin model fetch from S3: {report['summary']}")
     finally:
         stop(proc)
+    store_down = rollout_with_store_down(kube, releases, release, sets)
+    record_property("store_down", json.dumps(store_down))
+    print(f"standin model fetch, store unreachable during a rollout: {store_down}")

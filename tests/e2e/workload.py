@@ -22,11 +22,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.e2e.kube import REPO_ROOT, Kube
 
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Release
+
 # A load Job adds pod start and imports (loadtest.job.START_MARGIN_S bounds them).
 LOAD_TIMEOUT_MARGIN_S = 200
+# Seconds an in-cluster load Job may take to start sending (image start, imports).
+LOAD_START_TIMEOUT_S = 120.0
 # What `tfs-load run --in-cluster` prints once it created its Job.
 JOB_LINE = re.compile(r"tfs-load: Job ([\w.-]+)/([\w.-]+) ")
 
@@ -186,6 +192,35 @@ def run_load(
 ) -> dict:
     """Runs one load run in the foreground; see finish_load."""
     return finish_load(start_load(argv, out_dir, env), out_dir, duration)
+
+
+def start_service_load(
+    kube: Kube,
+    release: Release,
+    name: str,
+    rate: float,
+    duration: float,
+    max_error_rate: float = 0.0,
+) -> tuple[subprocess.Popen, Path]:
+    """An in-cluster REST load Job (4 connections, 100m CPU) on the release's Service,
+    sending; returns (process, out dir) for finish_load."""
+    host = kube.service_host(release.namespace, release.name)
+    out = release.out_dir / name
+    argv = load_argv(
+        f"http://{host}:8501",
+        out,
+        release.base_path / "1" / "assets.extra" / "sample_request.json",
+        rate,
+        duration,
+        connections=4,
+        max_error_rate=max_error_rate,
+        in_cluster=release.namespace,
+        image=f"tf-serving-client-tools:{kube.versions['CLIENT_TOOLS_TAG']}",
+        cpu_request="100m",
+    )
+    proc = start_load(argv, out, env=kube.env())
+    wait_load_started(kube, out, proc, LOAD_START_TIMEOUT_S)
+    return proc, out
 
 
 def describe_load(summary: dict) -> str:
