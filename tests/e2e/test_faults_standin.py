@@ -82,7 +82,10 @@ STARTUP_FAULT_LOAD_S = 75.0
 API_SERVER_MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml"
 PARKED_MANIFEST = "/etc/kubernetes/kube-apiserver.yaml.parked"
 API_LOAD_LEAD_S = 10.0
-API_DOWN_S = 20.0
+# Stopping, 10 s down and starting stay inside the node lifecycle controller's grace
+# for a silent kubelet (--node-monitor-grace-period): past it the node turns NotReady
+# once the API is back, and its pods leave the endpoints. That is a node outage.
+API_DOWN_S = 10.0
 API_RESTART_LOAD_S = 100.0
 API_TIMEOUT_S = 180.0
 # How often the new pod's server must have been restarted before the fault counts.
