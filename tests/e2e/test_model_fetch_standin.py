@@ -46,6 +46,7 @@ FETCH_CONTAINER = "fetch-models"
 STORE_DOWN_LOAD_RATE = 10.0
 STORE_DOWN_LOAD_S = 60.0
 FETCH_RETRY_TIMEOUT_S = 120.0
+STORE_DOWN_ERROR = "cannot reach the S3 endpoint for s3://models/fashion_mnist"
 
 
 def init_status(kube: Kube, namespace: str, pod: str) -> dict:
@@ -79,10 +80,19 @@ def rollout_with_store_down(
 
     retried_s = wait_until(fetch_retried, "a failed fetch", FETCH_RETRY_TIMEOUT_S)
     ((pod, status),) = failed.items()
-    message = kube.kubectl(
-        "logs", "-n", release.namespace, pod, "-c", FETCH_CONTAINER, "--previous",
-        "--tail=5",
-    ).stdout  # fmt: skip
+    logs: list[str] = []
+
+    def fetch_error_logged() -> bool:
+        # The newest attempt's log, kept while the next one waits out its back-off
+        # (read again should it catch an attempt still running).
+        logs.append(kube.kubectl(
+            "logs", "-n", release.namespace, pod, "-c", FETCH_CONTAINER, "--tail=5",
+            check=False,
+        ).stdout)  # fmt: skip
+        return STORE_DOWN_ERROR in logs[-1]
+
+    wait_until(fetch_error_logged, "the fetch error in the log", 30, poll_s=2)
+    message = logs[-1]
     serving = set(kube.ready_pods(release.namespace, release.name))
     undo_s = releases.upgrade(release, [SCENARIO], sets)
     after = set(kube.ready_pods(release.namespace, release.name))
@@ -98,9 +108,6 @@ def rollout_with_store_down(
         "load": describe_load(summary),
     }
     assert terminated.get("exitCode") == 1, result
-    assert "cannot reach the S3 endpoint for s3://models/fashion_mnist" in message, (
-        result
-    )
     assert serving >= old and after == old, result
     assert_load_lost_nothing(summary)
     return result
