@@ -230,6 +230,42 @@ class Kube:
             if len(fields) == 2 and fields[1] == "True"
         )
 
+    def container_status(
+        self, namespace: str, pod: str, container: str, init: bool = False
+    ) -> dict:
+        """`container`'s status in `pod` (an init container's with `init`); {} before
+        the kubelet reports one."""
+        status = json.loads(
+            self.kubectl("get", "pod", pod, "-n", namespace, "-o", "json").stdout
+        )["status"]
+        key = "initContainerStatuses" if init else "containerStatuses"
+        return next((c for c in status.get(key) or [] if c["name"] == container), {})
+
+    def wait_new_pod_restarted(
+        self,
+        namespace: str,
+        release: str,
+        old: set[str],
+        container: str,
+        timeout_s: float,
+        init: bool = False,
+    ) -> tuple[str, dict, float]:
+        """Waits until a pod of `release` not in `old` has restarted `container`;
+        returns (pod, that container's status, seconds waited)."""
+        found: dict[str, dict] = {}
+
+        def restarted() -> bool:
+            for pod in set(self.pod_names(namespace, release)) - old:
+                status = self.container_status(namespace, pod, container, init)
+                if status.get("restartCount", 0) >= 1:
+                    found[pod] = status
+                    return True
+            return False
+
+        waited = wait_until(restarted, f"a new pod restarting {container}", timeout_s)
+        ((pod, status),) = found.items()
+        return pod, status, waited
+
     def endpoint_ready(self, namespace: str, service: str, pod: str) -> bool | None:
         """The pod's `ready` condition in `service`'s EndpointSlices (None: absent)."""
         proc = self.kubectl(

@@ -88,8 +88,6 @@ API_LOAD_LEAD_S = 10.0
 API_DOWN_S = 10.0
 API_RESTART_LOAD_S = 100.0
 API_TIMEOUT_S = 180.0
-# How often the new pod's server must have been restarted before the fault counts.
-STARTUP_FAULT_RESTARTS = 1
 
 
 @pytest.fixture(scope="module")
@@ -103,11 +101,7 @@ def release(module_releases: Releases, trained_models: dict[int, Path]) -> Relea
 
 def container_status(kube: Kube, release: Release, pod: str) -> dict:
     """The server container's status in `pod`."""
-    status = json.loads(
-        kube.kubectl("get", "pod", pod, "-n", release.namespace, "-o", "json").stdout
-    )["status"]
-    statuses = status.get("containerStatuses") or []
-    return next((c for c in statuses if c["name"] == CONTAINER), {})
+    return kube.container_status(release.namespace, pod, CONTAINER)
 
 
 def rest_predict(port: int, body: bytes) -> tuple[int, str]:
@@ -397,20 +391,9 @@ def test_a_new_pod_that_cannot_start_takes_no_traffic(
         {**sets, **faulty_sets(release, trained_models)},
         wait=False,
     )
-    new: dict[str, dict] = {}
-
-    def new_pod_restarted() -> bool:
-        for pod in set(kube.pod_names(release.namespace, release.name)) - old:
-            status = container_status(kube, release, pod)
-            if status.get("restartCount", 0) >= STARTUP_FAULT_RESTARTS:
-                new[pod] = status
-                return True
-        return False
-
-    restarted_s = wait_until(
-        new_pod_restarted, f"a new pod restarted ({fault})", RESTART_TIMEOUT_S
+    pod, status, restarted_s = kube.wait_new_pod_restarted(
+        release.namespace, release.name, old, CONTAINER, RESTART_TIMEOUT_S
     )
-    ((pod, status),) = new.items()
     why = failed_start(kube, release, pod)
     (release.out_dir / f"{fault}.txt").write_text(why)
     in_service = kube.endpoint_ready(release.namespace, service, pod)

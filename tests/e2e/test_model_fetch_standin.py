@@ -49,15 +49,6 @@ FETCH_RETRY_TIMEOUT_S = 120.0
 STORE_DOWN_ERROR = "cannot reach the S3 endpoint for s3://models/fashion_mnist"
 
 
-def init_status(kube: Kube, namespace: str, pod: str) -> dict:
-    """The fetch init container's status in `pod` ({} before it has one)."""
-    status = json.loads(
-        kube.kubectl("get", "pod", pod, "-n", namespace, "-o", "json").stdout
-    )["status"]
-    statuses = status.get("initContainerStatuses") or []
-    return next((c for c in statuses if c["name"] == FETCH_CONTAINER), {})
-
-
 def rollout_with_store_down(
     kube: Kube, releases: Releases, release: Release, sets: dict[str, str]
 ) -> dict:
@@ -68,18 +59,14 @@ def rollout_with_store_down(
     )
     rolled = {**sets, "podAnnotations.tf-serving-k8s/e2e-rollout": "store-down"}
     releases.upgrade(release, [SCENARIO], rolled, wait=False)
-    failed: dict[str, dict] = {}
-
-    def fetch_retried() -> bool:
-        for pod in set(kube.pod_names(release.namespace, release.name)) - old:
-            status = init_status(kube, release.namespace, pod)
-            if status.get("restartCount", 0) >= 1:
-                failed[pod] = status
-                return True
-        return False
-
-    retried_s = wait_until(fetch_retried, "a failed fetch", FETCH_RETRY_TIMEOUT_S)
-    ((pod, status),) = failed.items()
+    pod, status, retried_s = kube.wait_new_pod_restarted(
+        release.namespace,
+        release.name,
+        old,
+        FETCH_CONTAINER,
+        FETCH_RETRY_TIMEOUT_S,
+        init=True,
+    )
     logs: list[str] = []
 
     def fetch_error_logged() -> bool:
@@ -101,7 +88,7 @@ def rollout_with_store_down(
     result = {
         "fetch_failed_and_retried_after_s": round(retried_s, 1),
         "exit_code": terminated.get("exitCode"),
-        "message": message.strip().splitlines()[-1] if message.strip() else "",
+        "message": message.strip().splitlines()[-1],
         "old_pods_serving": len(serving & old),
         "undo_s": round(undo_s, 1),
         "same_pods_after_undo": after == old,
